@@ -103,9 +103,11 @@ pub fn key_matches(key: &str, field: &str) -> bool {
 /// Finds the key of `map` that a Go struct field named `field` would be decoded from: the last
 /// matching key in document order.
 pub fn find_key<'m>(map: &'m Map<String, Value>, field: &str) -> Option<&'m str> {
+    // serde_json's map keeps document order (preserve_order), so the last match from the back
+    // is the first one met walking backwards.
     map.keys()
-        .filter(|k| key_matches(k, field))
-        .last()
+        .rev()
+        .find(|k| key_matches(k, field))
         .map(String::as_str)
 }
 

@@ -170,14 +170,12 @@ impl FromStr for SemVer {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || InvalidSemVer(s.to_owned());
         let mut parts = [0u32; 3];
-        let mut count = 0;
-        for piece in s.split('.') {
+        for (count, piece) in s.split('.').enumerate() {
             let slot = parts.get_mut(count).ok_or_else(bad)?;
             if piece.is_empty() || !piece.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad());
             }
             *slot = piece.parse().map_err(|_| bad())?;
-            count += 1;
         }
         let [major, minor, patch] = parts;
         Ok(SemVer::new(major, minor, patch))
