@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs everything twill's build, tests and demo need on a Debian machine that has a Rust
+# toolchain. Idempotent: packages already present are not fetched again.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: must run as root (it installs Debian packages)" >&2
+    exit 1
+fi
+
+# The peers and tools the tests use:
+# - containernetworking-plugins: the reference plugins in /usr/lib/cni, the side-by-side peer;
+# - golang-go + golang-github-appc-cni-dev: Go's libcni, which re-proves the result goldens;
+# - iproute2: `ip netns` for the demo's namespaces;
+# - iputils-ping: the demo's traffic check.
+packages=(
+    containernetworking-plugins
+    golang-go
+    golang-github-appc-cni-dev
+    iproute2
+    iputils-ping
+    ca-certificates
+    build-essential
+    pkg-config
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# cargo-deny enforces the licence policy in deny.toml (no GPL in the dependency graph).
+if ! command -v cargo-deny >/dev/null 2>&1; then
+    echo "setup: installing cargo-deny"
+    cargo install --locked cargo-deny
+fi
+# cargo-fuzz runs the fuzz targets (a short run is part of `make test`).
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    echo "setup: installing cargo-fuzz"
+    cargo install --locked cargo-fuzz
+fi
+echo "setup: ready"
