@@ -161,9 +161,7 @@ impl From<crate::json::FieldError> for CniError {
         use crate::json::FieldError;
         let code = match e {
             FieldError::WrongType { .. } | FieldError::NotJson { .. } => Code::DECODING_FAILURE,
-            FieldError::Missing { .. } | FieldError::Invalid { .. } => {
-                Code::INVALID_NETWORK_CONFIG
-            }
+            FieldError::Missing { .. } | FieldError::Invalid { .. } => Code::INVALID_NETWORK_CONFIG,
         };
         CniError::new(code, e.to_string())
     }
@@ -198,7 +196,10 @@ mod tests {
         let e = CniError::new(Code::TRY_AGAIN_LATER, "busy").with_details("d");
         assert_eq!(CniError::from_json(&e.to_json(None)), Some(e));
         let go = json!({"code":999,"msg":"failed"});
-        assert_eq!(CniError::from_json(&go).map(|e| e.code), Some(Code::INTERNAL));
+        assert_eq!(
+            CniError::from_json(&go).map(|e| e.code),
+            Some(Code::INTERNAL)
+        );
         assert_eq!(CniError::from_json(&json!({"cniVersion":"1.0.0"})), None);
         assert_eq!(CniError::from_json(&json!([1])), None);
     }

@@ -370,7 +370,10 @@ mod tests {
     fn lenient_bool_accepts_go_parse_bool_spellings() {
         for (s, b) in [("true", true), ("1", true), ("F", false), ("False", false)] {
             let v = json!({ "disableCheck": s });
-            assert_eq!(Obj::root(&v).unwrap().lenient_bool("disablecheck"), Ok(Some(b)));
+            assert_eq!(
+                Obj::root(&v).unwrap().lenient_bool("disablecheck"),
+                Ok(Some(b))
+            );
         }
         let v = json!({"disableCheck": "yes"});
         assert!(Obj::root(&v).unwrap().lenient_bool("disableCheck").is_err());

@@ -229,7 +229,15 @@ mod tests {
         assert_eq!("1".parse(), Ok(SemVer::new(1, 0, 0)));
         assert_eq!("1.2".parse(), Ok(SemVer::new(1, 2, 0)));
         assert_eq!("1.2.3".parse(), Ok(SemVer::new(1, 2, 3)));
-        for bad in ["", "1.2.3.4", "a.b", "1..2", "-1.0.0", "1.0.0-rc1", "99999999999.0.0"] {
+        for bad in [
+            "",
+            "1.2.3.4",
+            "a.b",
+            "1..2",
+            "-1.0.0",
+            "1.0.0-rc1",
+            "99999999999.0.0",
+        ] {
             assert!(bad.parse::<SemVer>().is_err(), "{bad}");
         }
         assert!(SemVer::new(1, 10, 0) > SemVer::new(1, 9, 9));
