@@ -150,6 +150,11 @@ impl<'a> Obj<'a> {
         Obj::at(value, "")
     }
 
+    /// A view of an object already known to be one, found at `path`.
+    pub fn new(map: &'a Map<String, Value>, path: &'a str) -> Obj<'a> {
+        Obj { map, path }
+    }
+
     /// `value` (found at `path`) as an object.
     pub fn at(value: &'a Value, path: &'a str) -> Result<Obj<'a>, FieldError> {
         match value {
