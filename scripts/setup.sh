@@ -12,13 +12,14 @@ fi
 # - containernetworking-plugins: the reference plugins in /usr/lib/cni, the side-by-side peer;
 # - golang-go + golang-github-appc-cni-dev: Go's libcni, which re-proves the result goldens;
 # - iproute2: `ip netns` for the demo's namespaces;
-# - iputils-ping: the demo's traffic check.
+# - iputils-ping: the demo's traffic check; jq: the golden check compares JSON with it.
 packages=(
     containernetworking-plugins
     golang-go
     golang-github-appc-cni-dev
     iproute2
     iputils-ping
+    jq
     ca-certificates
     build-essential
     pkg-config

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::error::{CniError, Code};
 use crate::json::{self, Obj};
+use crate::result::CniResult;
 use crate::version::Version;
 
 use super::process::ExecOutput;
@@ -18,8 +19,16 @@ pub struct RawResult {
     pub value: Value,
 }
 
-/// What an ADD returns. The typed result layer replaces this alias (and the body of
-/// [`parse_result_value`]) and nothing else changes.
+impl RawResult {
+    /// The typed view of this result, in its own version. [`parse_result_value`] has already
+    /// checked that it parses, so this fails only for a value changed since.
+    pub fn typed(&self) -> Result<CniResult, CniError> {
+        CniResult::from_value(&self.value, self.cni_version)
+    }
+}
+
+/// What an ADD returns: the result as printed (so a runtime caches and threads exactly what the
+/// plugin said), already checked to be a valid result of its version.
 pub type AddResult = RawResult;
 
 /// Parses an ADD's stdout as a result. `request` is the configuration the plugin was given:
@@ -48,6 +57,9 @@ pub fn parse_result_value(stdout: &[u8], request: &[u8]) -> Result<AddResult, Cn
             version
         }
     };
+    // A plugin that claims success must have printed a result a runtime can use; checking it
+    // here means a broken plugin is named now, not when a later plugin chokes on prevResult.
+    CniResult::from_value_at(&value, "result", cni_version)?;
     Ok(RawResult { cni_version, value })
 }
 
