@@ -124,8 +124,6 @@ pub struct VethPeer<'a> {
     pub mac: Option<MacAddr>,
     /// Create it directly in this namespace (no separate move, no name clash in the host).
     pub netns: Option<BorrowedFd<'a>>,
-    /// Bring it up on creation.
-    pub up: bool,
 }
 
 /// A link to create.
@@ -137,7 +135,9 @@ pub struct NewLink<'a> {
     pub mtu: Option<u32>,
     /// Its MAC; random when unset.
     pub mac: Option<MacAddr>,
-    /// Bring it up on creation.
+    /// Bring it up on creation. For a veth this is the near end only: the kernel configures
+    /// the peer before the pair is joined, so a peer asked to come up fails with `ENOTCONN`;
+    /// bring it up afterwards with a socket in the peer's namespace.
     pub up: bool,
     /// Its kind and kind-specific settings.
     pub kind: NewLinkKind<'a>,
@@ -151,7 +151,6 @@ impl<'a> NewLink<'a> {
             mtu: None,
             mac: None,
             netns: None,
-            up: false,
         };
         NewLink::new(name, NewLinkKind::Veth(peer))
     }
@@ -186,12 +185,9 @@ impl<'a> NewLink<'a> {
         self
     }
 
-    /// Brings the link (both ends, for a veth) up on creation.
+    /// Brings the link up on creation (for a veth, the near end only; see [`NewLink::up`]).
     pub fn up(mut self) -> Self {
         self.up = true;
-        if let NewLinkKind::Veth(peer) = &mut self.kind {
-            peer.up = true;
-        }
         self
     }
 

@@ -87,16 +87,13 @@ impl Netlink {
         match &spec.kind {
             NewLinkKind::Veth(peer) => {
                 check_name(peer.name).map_err(invalid)?;
-                let mut p = LinkMessage {
+                let p = LinkMessage {
                     name: Some(peer.name.to_owned()),
                     mtu: peer.mtu,
                     address: peer.mac.map(|m| m.0.to_vec()),
                     net_ns_fd: peer.netns.map(|fd| fd.as_raw_fd()),
                     ..LinkMessage::default()
                 };
-                if peer.up {
-                    up_flags(&mut p.header, true);
-                }
                 msg.kind = Some("veth".to_owned());
                 msg.peer = Some(Box::new(p));
             }
@@ -188,7 +185,7 @@ impl Netlink {
         self.link_set(id, &change)
     }
 
-    /// Renames a link. The kernel refuses while the link is up (`EBUSY`).
+    /// Renames a link. Kernels before 6.2 refuse while the link is up (`EBUSY`).
     pub fn link_rename(&mut self, id: LinkId<'_>, new_name: &str) -> Result<()> {
         let change = LinkChange {
             name: Some(new_name),
