@@ -31,6 +31,7 @@ pub struct Netlink {
     port: u32,
     seq: u32,
     buf: Vec<u8>,
+    interrupted_dumps: u64,
 }
 
 impl Netlink {
@@ -99,6 +100,7 @@ impl Netlink {
             port: addr.nl_pid,
             seq: 0,
             buf: vec![0; RECV_BUFFER],
+            interrupted_dumps: 0,
         })
     }
 
@@ -152,7 +154,8 @@ impl Netlink {
         req: MessageBuilder,
         mut parse: impl FnMut(&Message<'_>) -> Result<Option<T>, WireError>,
     ) -> Result<Vec<T>> {
-        for _ in 0..DUMP_ATTEMPTS {
+        let mut interrupted_here = 0;
+        let result = retry_interrupted(DUMP_ATTEMPTS, || {
             let seq = self.send(op, object, req.clone(), NLM_F_REQUEST | NLM_F_DUMP)?;
             let mut reader = ReplyReader::new(seq, true);
             let mut out = Vec::new();
@@ -160,12 +163,23 @@ impl Netlink {
                 out.extend(parse(msg)?);
                 Ok(())
             })?;
-            if !interrupted {
-                return Ok(out);
-            }
-        }
-        let kind = ErrorKind::DumpInterrupted(DUMP_ATTEMPTS);
-        Err(Error::new(op, object.to_string(), kind))
+            interrupted_here += u64::from(interrupted);
+            Ok((out, interrupted))
+        });
+        self.interrupted_dumps += interrupted_here;
+        result.map_err(|e| match e {
+            Retry::Failed(e) => e,
+            Retry::Exhausted => Error::new(
+                op,
+                object.to_string(),
+                ErrorKind::DumpInterrupted(DUMP_ATTEMPTS),
+            ),
+        })
+    }
+
+    /// How many dumps on this socket the kernel flagged interrupted, each repeated.
+    pub fn interrupted_dumps(&self) -> u64 {
+        self.interrupted_dumps
     }
 
     /// Finishes `req` with the next sequence number and `flags` added, and sends it.
@@ -252,6 +266,30 @@ impl Netlink {
             }
         }
     }
+}
+
+/// Why [`retry_interrupted`] gave up.
+#[derive(Debug)]
+pub(crate) enum Retry<E> {
+    /// An attempt failed outright.
+    Failed(E),
+    /// Every attempt came back flagged interrupted.
+    Exhausted,
+}
+
+/// Runs `attempt` until it returns a result not flagged interrupted, at most `attempts`
+/// times. Separate from the socket so the bound is unit-tested.
+pub(crate) fn retry_interrupted<T, E>(
+    attempts: u32,
+    mut attempt: impl FnMut() -> Result<(T, bool), E>,
+) -> Result<T, Retry<E>> {
+    for _ in 0..attempts {
+        let (value, interrupted) = attempt().map_err(Retry::Failed)?;
+        if !interrupted {
+            return Ok(value);
+        }
+    }
+    Err(Retry::Exhausted)
 }
 
 impl AsFd for Netlink {

@@ -240,3 +240,26 @@ fn zero_length_attribute_is_an_error_not_a_loop() {
     let all: Vec<_> = Attrs::new(&bytes).collect();
     assert_eq!(all, vec![Err(WireError::BadLength("attribute"))]);
 }
+
+#[test]
+fn interrupted_dumps_are_repeated_a_bounded_number_of_times() {
+    use super::socket::{retry_interrupted, Retry};
+    // Interrupted twice, then clean: the clean result is returned.
+    let mut calls = 0;
+    let got = retry_interrupted(8, || -> Result<(u32, bool), ()> {
+        calls += 1;
+        Ok((calls, calls < 3))
+    });
+    assert_eq!(got.unwrap(), 3);
+    // Always interrupted: gives up after exactly the bound.
+    let mut calls = 0;
+    let got = retry_interrupted(4, || -> Result<((), bool), ()> {
+        calls += 1;
+        Ok(((), true))
+    });
+    assert!(matches!(got, Err(Retry::Exhausted)));
+    assert_eq!(calls, 4);
+    // A failure stops at once.
+    let got = retry_interrupted(4, || -> Result<((), bool), &str> { Err("boom") });
+    assert!(matches!(got, Err(Retry::Failed("boom"))));
+}
