@@ -16,6 +16,8 @@
 //! the operation and the object (`create link "veth0": File exists`), so callers can pass it
 //! up unchanged. See `docs/kernel.md` for the architecture and what is still to come.
 
+#![warn(missing_docs)]
+
 pub mod addr;
 pub mod error;
 pub mod link;

@@ -2,7 +2,7 @@
 //!
 //! `/proc/sys/net` shows the values of the network namespace of the thread that opens the
 //! file, so [`read_in`] and [`write_in`] do the file access on a thread inside the target
-//! namespace ([`NetNs::run`]); [`read`] and [`write`] act on the calling thread's namespace.
+//! namespace ([`NetNs::run`]); [`read()`] and [`write()`] act on the calling thread's namespace.
 
 use std::fs;
 use std::path::PathBuf;
