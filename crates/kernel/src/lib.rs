@@ -1,0 +1,39 @@
+//! Everything in twill that talks to Linux, synchronously.
+//!
+//! * [`nl`]: the netlink core — a checked view over message and attribute bytes, a request
+//!   builder, reply assembly (ACKs, errors with the kernel's extended-ACK text, dumps that
+//!   are repeated when the kernel flags them interrupted) and the `NETLINK_ROUTE` socket,
+//!   [`Netlink`].
+//! * [`link`], [`addr`], [`route`]: one small typed API per object, as methods on
+//!   [`Netlink`] (`link_add`, `addr_list`, `route_replace`, …).
+//! * [`netns`]: network namespaces — open, create and delete named ones, run a closure
+//!   inside one on a dedicated thread, open a netlink socket inside one.
+//! * [`sysctl`]: per-namespace `/proc/sys/net` values.
+//!
+//! Two rules shape the crate. First, the calling thread never changes namespace: work that
+//! must happen inside one runs on a short-lived thread ([`NetNs::run`]), and a netlink socket
+//! opened there keeps operating on that namespace from any thread. Second, every error names
+//! the operation and the object (`create link "veth0": File exists`), so callers can pass it
+//! up unchanged. See `docs/kernel.md` for the architecture and what is still to come.
+
+#![warn(missing_docs)]
+
+pub mod addr;
+pub mod error;
+pub mod link;
+pub mod net;
+pub mod netns;
+pub mod nl;
+pub mod route;
+pub mod sysctl;
+
+pub use addr::{AddrFlags, Address};
+pub use error::{Errno, Error, ErrorKind, Result};
+pub use link::{Link, LinkChange, LinkId, NewLink};
+pub use net::{IpFamily, IpPrefix, MacAddr, Scope};
+pub use netns::{NetNs, NetNsDir};
+pub use nl::Netlink;
+pub use route::{Route, RouteProtocol, RouteType};
+
+#[cfg(test)]
+mod wire_tests;
