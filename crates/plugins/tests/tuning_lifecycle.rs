@@ -15,6 +15,9 @@ use tuning_support::{Impl::Twill, World, IFNAME};
 use twill_kernel::link::Tunable;
 use twill_kernel::{LinkId, MacAddr};
 
+/// A change made to the world between plugin runs.
+type Step = Box<dyn Fn(&mut World)>;
+
 const NEW_MAC: &str = "02:aa:bb:cc:dd:ee";
 
 #[test]
@@ -92,7 +95,7 @@ fn check_reports_each_attribute_that_drifted() {
     w.run(Twill, "ADD", &conf, &[]).ok();
     w.run(Twill, "CHECK", &conf, &[]).ok();
     let eth0 = LinkId::Name(IFNAME);
-    let drifts: Vec<(&str, Box<dyn Fn(&mut World)>, Box<dyn Fn(&mut World)>)> = vec![
+    let drifts: Vec<(&str, Step, Step)> = vec![
         (
             "somaxconn",
             Box::new(|w| {
