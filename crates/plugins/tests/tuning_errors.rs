@@ -112,3 +112,32 @@ fn the_allowlist_refuses_keys_it_does_not_match() {
     assert!(msg.contains("net.ipv4.ip_forward"), "{msg}");
     assert_eq!(w.sysctl("net.core.somaxconn"), "600", "nothing was written");
 }
+
+#[test]
+fn the_multi_call_binary_runs_a_plugin_named_by_its_first_argument() {
+    let bin = env!("CARGO_BIN_EXE_twill-cni");
+    let run = |args: &[&str], command: Option<&str>| {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args(args)
+            .env_clear()
+            .stdin(std::process::Stdio::null());
+        if let Some(c) = command {
+            cmd.env("CNI_COMMAND", c);
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(&["tuning"], Some("VERSION"));
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["supportedVersions"].as_array().unwrap().len(), 7, "{v}");
+    let about = run(&["tuning"], None);
+    assert!(String::from_utf8_lossy(&about.stderr).contains("tuning"));
+    for args in [&["no-such-plugin"][..], &[]] {
+        let out = run(args, Some("VERSION"));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("tuning"),
+            "{args:?} lists the plugins"
+        );
+    }
+}
