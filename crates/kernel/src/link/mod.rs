@@ -4,12 +4,14 @@
 //! requests. All go through the wire value [`LinkMessage`]. The operations are methods on
 //! [`crate::Netlink`] (see `ops.rs`).
 
+mod flags;
 mod message;
 mod ops;
 
 use std::fmt;
 use std::os::fd::BorrowedFd;
 
+pub use flags::{LinkTunables, Tunable, IFF_ALLMULTI, IFF_PROMISC, IFLA_TXQLEN};
 pub use message::{IfInfo, LinkMessage, IFINFO_LEN};
 
 use crate::net::MacAddr;

@@ -13,6 +13,7 @@
 
 mod addrs;
 mod common;
+mod flags;
 mod links;
 mod namespaces;
 mod routes;
