@@ -2,10 +2,12 @@
 # `make demo` sets everything up and shows pods getting networked; `make test` runs every test.
 
 CARGO ?= cargo
+PREFIX ?= /usr/local
+CNI_BIN_DIR ?= /opt/cni/bin
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS = config result_convert cni_args plugin_env
 
-.PHONY: all setup build test lint unit goldens deny demo fuzz fuzz-smoke clean
+.PHONY: all setup build test lint unit goldens deny install-check demo fuzz fuzz-smoke install clean
 
 all: build
 
@@ -17,7 +19,7 @@ build:
 
 # Everything CI proves: formatting, lints, unit + integration + differential tests, the result
 # goldens re-proven against Go's libcni, the licence policy, and a short run of every fuzz target.
-test: setup lint unit goldens deny fuzz-smoke
+test: setup lint unit goldens deny install-check fuzz-smoke
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -31,6 +33,19 @@ goldens:
 
 deny:
 	cargo deny --log-level error check licenses bans sources
+
+# The plugins: one binary in CNI_BIN_DIR and a symlink per plugin name.
+install:
+	$(CARGO) build --release -p twill-plugins
+	install -d "$(DESTDIR)$(CNI_BIN_DIR)"
+	install -m 0755 target/release/twill-cni "$(DESTDIR)$(CNI_BIN_DIR)/twill-cni"
+	for p in $$(target/release/twill-cni --list); do \
+		ln -sfn twill-cni "$(DESTDIR)$(CNI_BIN_DIR)/$$p"; \
+	done
+
+# `make install` into a scratch prefix; every installed plugin name must answer VERSION.
+install-check:
+	scripts/install-check.sh
 
 demo: setup
 	$(CARGO) build --example chain

@@ -1,7 +1,7 @@
 //! `twill-cni`: every twill plugin in one binary. Installed once, with a symlink per plugin
 //! name (`tuning -> twill-cni`); the name it is run under picks the plugin, so a runtime
 //! execs it exactly as it execs the reference plugin of that name. `twill-cni NAME` runs a
-//! plugin without a symlink.
+//! plugin without a symlink; `twill-cni --list` prints the plugin names.
 
 mod registry;
 mod tuning;
@@ -24,6 +24,11 @@ fn main() -> ExitCode {
     } else {
         Some(invoked)
     };
+    if invoked == MULTI_CALL_NAME && name == Some(OsStr::new("--list")) {
+        // One name a line: what `make install` links to the binary.
+        println!("{}", registry::names().join("\n"));
+        return ExitCode::SUCCESS;
+    }
     let Some(name) = name.and_then(OsStr::to_str) else {
         eprintln!(
             "usage: {MULTI_CALL_NAME} PLUGIN (or run it through a symlink named after the plugin); plugins: {}",

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Proves `make install PREFIX=… CNI_BIN_DIR=…`: installs into a scratch directory and checks
+# that every plugin name is there and answers VERSION as a CNI plugin.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+make -s install PREFIX="$scratch/prefix" CNI_BIN_DIR="$scratch/cni" >/dev/null
+names=$(target/release/twill-cni --list)
+[ -n "$names" ] || { echo "install-check: no plugin names" >&2; exit 1; }
+for name in $names; do
+    out=$(env -i CNI_COMMAND=VERSION "$scratch/cni/$name" </dev/null)
+    case "$out" in
+        *'"supportedVersions"'*) ;;
+        *) echo "install-check: $name answered VERSION with: $out" >&2; exit 1 ;;
+    esac
+done
+echo "install-check: $(echo $names | wc -w) plugins installed and answering VERSION"
