@@ -137,13 +137,16 @@ mod tests {
     use twill_cni::config::IpRange;
 
     fn set(ranges: &[(&str, Option<&str>, Option<&str>)]) -> RangeSet {
-        let conf: Vec<IpRange> = ranges
+        let conf: Vec<(IpRange, String)> = ranges
             .iter()
-            .map(|(s, a, b)| IpRange {
-                subnet: (*s).into(),
-                range_start: a.map(Into::into),
-                range_end: b.map(Into::into),
-                gateway: None,
+            .map(|(s, a, b)| {
+                let r = IpRange {
+                    subnet: (*s).into(),
+                    range_start: a.map(Into::into),
+                    range_end: b.map(Into::into),
+                    gateway: None,
+                };
+                (r, String::new())
             })
             .collect();
         RangeSet::from_config(&conf, "t").unwrap()

@@ -75,14 +75,23 @@ impl HostLocalConf {
         let conf = net_conf(config)?;
         let ipam = ipam_obj(&conf);
 
-        let mut sets: Vec<(Vec<IpRange>, String)> = Vec::new();
+        let mut sets: Vec<(Vec<(IpRange, String)>, String)> = Vec::new();
         if let Some(rc) = &conf.plugin.runtime_config {
             for (i, set) in rc.ip_ranges.iter().enumerate() {
-                sets.push((set.clone(), index("runtimeConfig.ipRanges", i)));
+                let path = index("runtimeConfig.ipRanges", i);
+                let ranges = set
+                    .iter()
+                    .enumerate()
+                    .map(|(j, r)| (r.clone(), index(&path, j)))
+                    .collect();
+                sets.push((ranges, path));
             }
         }
         if ipam.str("subnet")?.is_some_and(|s| !s.is_empty()) {
-            sets.push((vec![IpRange::parse(&ipam)?], "ipam".to_owned()));
+            sets.push((
+                vec![(IpRange::parse(&ipam)?, "ipam".to_owned())],
+                "ipam".to_owned(),
+            ));
         }
         sets.extend(configured_ranges(&ipam)?);
         if sets.is_empty() {
@@ -127,7 +136,7 @@ impl HostLocalConf {
 }
 
 /// `ipam.ranges`: an array of arrays of ranges, each with its path.
-fn configured_ranges(ipam: &Obj<'_>) -> Result<Vec<(Vec<IpRange>, String)>, IpamError> {
+fn configured_ranges(ipam: &Obj<'_>) -> Result<Vec<(Vec<(IpRange, String)>, String)>, IpamError> {
     let Some(sets) = ipam.array("ranges")? else {
         return Ok(Vec::new());
     };
@@ -149,7 +158,7 @@ fn configured_ranges(ipam: &Obj<'_>) -> Result<Vec<(Vec<IpRange>, String)>, Ipam
         let mut ranges = Vec::with_capacity(items.len());
         for (j, r) in items.iter().enumerate() {
             let p = index(&set_path, j);
-            ranges.push(IpRange::parse(&Obj::at(r, &p)?)?);
+            ranges.push((IpRange::parse(&Obj::at(r, &p)?)?, p));
         }
         out.push((ranges, set_path));
     }

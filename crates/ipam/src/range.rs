@@ -9,7 +9,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use twill_cni::config::IpRange;
-use twill_cni::json::{index, join};
+use twill_cni::json::join;
 use twill_cni::result::{parse_ip, IpFamily, IpNet};
 
 use crate::addr::{bits, host_mask, Addr};
@@ -150,28 +150,29 @@ pub struct RangeSet {
 }
 
 impl RangeSet {
-    /// Validates a range set found at `path` (`ipam.ranges[2]`): non-empty, one family, no
-    /// two ranges overlapping.
-    pub fn from_config(set: &[IpRange], path: &str) -> Result<RangeSet, IpamError> {
+    /// Validates a range set found at `path` (`ipam.ranges[2]`), each range with its own path
+    /// (`ipam.ranges[2][0]`, or `ipam` for the legacy top-level keys): non-empty, one family,
+    /// no two ranges overlapping.
+    pub fn from_config(set: &[(IpRange, String)], path: &str) -> Result<RangeSet, IpamError> {
         if set.is_empty() {
             return Err(IpamError::invalid(path, "empty range set"));
         }
         let mut ranges: Vec<Range> = Vec::with_capacity(set.len());
-        for (j, r) in set.iter().enumerate() {
-            let here = index(path, j);
-            let range = Range::from_config(r, &here)?;
+        for (r, here) in set {
+            let range = Range::from_config(r, here)?;
             if let Some(first) = ranges.first() {
                 if first.family() != range.family() {
                     return Err(IpamError::invalid(
-                        join(&here, "subnet"),
+                        join(here, "subnet"),
                         "mixed address families in one range set",
                     ));
                 }
             }
             if let Some(k) = ranges.iter().position(|o| o.overlaps(&range)) {
+                let other = set.get(k).map_or("", |(_, p)| p.as_str());
                 return Err(IpamError::invalid(
                     here,
-                    format!("range {range} overlaps with {path}[{k}]"),
+                    format!("range {range} overlaps with {other}"),
                 ));
             }
             ranges.push(range);
