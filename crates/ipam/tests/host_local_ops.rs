@@ -145,9 +145,9 @@ fn requested_addresses_are_honoured_and_all_or_nothing() {
     add(&s, "x", "eth1").unwrap();
     assert!(matches!(
         add(&s, "y", "eth1").unwrap_err(),
-    // x got .4: round-robin continues after b's rolled-back .3.
         IpamError::Exhausted { set: 1, .. }
     ));
+    // x got .4: round-robin continues after b's rolled-back .3.
     assert_eq!(
         reservations(&dir),
         ["10.1.0.2", "10.1.0.4", "10.2.0.50", "10.3.0.2"]
