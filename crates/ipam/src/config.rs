@@ -75,7 +75,7 @@ impl HostLocalConf {
         let conf = net_conf(config)?;
         let ipam = ipam_obj(&conf);
 
-        let mut sets: Vec<(Vec<(IpRange, String)>, String)> = Vec::new();
+        let mut sets: Vec<SetSource> = Vec::new();
         if let Some(rc) = &conf.plugin.runtime_config {
             for (i, set) in rc.ip_ranges.iter().enumerate() {
                 let path = index("runtimeConfig.ipRanges", i);
@@ -135,8 +135,11 @@ impl HostLocalConf {
     }
 }
 
+/// A range set as configured: each range with its path, and the set's path.
+type SetSource = (Vec<(IpRange, String)>, String);
+
 /// `ipam.ranges`: an array of arrays of ranges, each with its path.
-fn configured_ranges(ipam: &Obj<'_>) -> Result<Vec<(Vec<(IpRange, String)>, String)>, IpamError> {
+fn configured_ranges(ipam: &Obj<'_>) -> Result<Vec<SetSource>, IpamError> {
     let Some(sets) = ipam.array("ranges")? else {
         return Ok(Vec::new());
     };

@@ -1,6 +1,9 @@
 //! host-local's configuration: sources and order of range sets, defaults, and every class of
 //! bad input refused with the right code and the field named.
 
+// Helpers of this test file: a panic in one is a test failure with its reason.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
 mod support;
 
 use serde_json::{json, Value};

@@ -1,6 +1,9 @@
 //! host-local's commands on a real directory: allocation order, wraparound, gateways,
 //! requested addresses, all-or-nothing, duplicates, DEL, CHECK, GC and crash leftovers.
 
+// Helpers of this test file: a panic in one is a test failure with its reason.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
 mod support;
 
 use std::fs;

@@ -1,6 +1,9 @@
 //! SIGKILL at random instants during 500 ADDs: afterwards a DEL per container releases every
 //! reservation, and a GC with no valid attachment removes every leftover temporary file.
 
+// Helpers of this test file: a panic in one is a test failure with its reason.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
 mod support;
 
 use std::io::Write;

@@ -1,6 +1,9 @@
 //! Our host-local and static against the reference binaries (/usr/lib/cni) with the same
 //! configurations: identical results for every spec version, IPv4, IPv6 and dual stack.
 
+// Helpers of this test file: a panic in one is a test failure with its reason.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
 mod support;
 
 use serde_json::{json, Value};

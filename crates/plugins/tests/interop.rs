@@ -2,6 +2,9 @@
 //! allocation continues round-robin from the other's last reservation, and concurrent runs of
 //! both never hand out one address twice (they lock the same file).
 
+// Helpers of this test file: a panic in one is a test failure with its reason.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
 mod support;
 
 use std::collections::BTreeSet;

@@ -1,7 +1,12 @@
 //! Shared by the IPAM tests: temporary data directories and configuration builders.
 
 // Test helpers: a panic is a test failure with its reason.
-#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,13 @@
 //! plugins, temporary data directories, and one-call runs of a plugin through the exec layer.
 
 // Test helpers: a panic is a test failure with its reason.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
