@@ -28,9 +28,12 @@ pub use lock::{DirLock, LOCK_FILE};
 use crate::config::StoreConf;
 use crate::error::IpamError;
 
-/// The largest reservation file read: a container ID, a line break and an interface name
-/// fit many times over; anything longer is not a reservation of ours or the reference's.
-const MAX_CONTENT: usize = 4096;
+/// The most of a file read: a container ID, a line break and an interface name fit many times
+/// over; anything longer is not a reservation a runtime could have made.
+const MAX_CONTENT: usize = 64 * 1024;
+
+/// The first read's size, which every real reservation fits.
+const FAST_READ: usize = 512;
 
 /// A network's directory, locked.
 #[derive(Debug)]
@@ -195,12 +198,18 @@ fn remove_if_present(path: &Path) -> Result<(), IpamError> {
     }
 }
 
-/// Reads a small file with one open, one or two reads and a close: the directory scan of DEL,
-/// GC and the duplicate check does this once per reservation.
+/// Reads a reservation-sized file with one open, one read and a close: the directory scan of
+/// DEL, GC and the duplicate check does this once per reservation, so every syscall counts. A
+/// regular file's read returns all it has up to the buffer's size, so a short read is the end;
+/// only a file filling the buffer is read on (up to [`MAX_CONTENT`]).
 fn read_small(path: &Path) -> io::Result<String> {
-    let mut buf = Vec::with_capacity(128);
-    File::open(path)?
-        .take(MAX_CONTENT as u64)
-        .read_to_end(&mut buf)?;
-    Ok(String::from_utf8_lossy(&buf).into_owned())
+    let mut file = File::open(path)?;
+    let mut buf = [0u8; FAST_READ];
+    let n = file.read(&mut buf)?;
+    let mut bytes = buf.get(..n).unwrap_or_default().to_vec();
+    if n == FAST_READ {
+        file.take((MAX_CONTENT - FAST_READ) as u64)
+            .read_to_end(&mut bytes)?;
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
