@@ -1,24 +1,134 @@
-//! The plugins this binary holds, by the name a runtime execs them under.
+//! The plugins this binary holds, by the name runtimes exec them under. A new plugin adds one
+//! line to [`PLUGINS`] and a module with a `main` built on `twill_cni::skel::run`.
 
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
-use crate::tuning;
+use twill_cni::CniError;
 
-/// Runs one plugin as a whole process: environment and stdin in, stdout and exit code out.
-pub type PluginMain = fn() -> ExitCode;
-
-/// Every plugin, by name.
-const PLUGINS: &[(&str, PluginMain)] = &[("tuning", tuning::main)];
-
-/// The plugin registered under `name`.
-pub fn lookup(name: &str) -> Option<PluginMain> {
-    PLUGINS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, run)| *run)
+/// One plugin of the binary.
+#[derive(Debug)]
+pub struct Entry {
+    /// The plugin's name: the binary name a configuration's `type` uses.
+    pub name: &'static str,
+    /// Runs the plugin on the process's environment and stdin.
+    pub main: fn() -> ExitCode,
 }
 
-/// The names of every plugin, for usage messages.
-pub fn names() -> Vec<&'static str> {
-    PLUGINS.iter().map(|(n, _)| *n).collect()
+/// Every plugin, by name.
+pub const PLUGINS: &[Entry] = &[
+    Entry {
+        name: "host-local",
+        main: crate::host_local::main,
+    },
+    Entry {
+        name: "static",
+        main: crate::static_ipam::main,
+    },
+    Entry {
+        name: "tuning",
+        main: crate::tuning::main,
+    },
+];
+
+/// The name of the binary itself, under which the first argument names the plugin.
+const SELF_NAME: &str = "twill-cni";
+
+/// The plugin named by the basename of `argv[0]`, or by the first argument when run as
+/// `twill-cni`. The error message names the known plugins.
+pub fn select(argv0: &OsStr, first_arg: Option<&OsStr>) -> Result<&'static Entry, String> {
+    let base = Path::new(argv0)
+        .file_name()
+        .and_then(OsStr::to_str)
+        .unwrap_or_default();
+    let name = if base == SELF_NAME {
+        match first_arg.map(|a| a.to_str()) {
+            Some(Some(n)) => n,
+            Some(None) => return Err(unknown("(not UTF-8)")),
+            None => {
+                return Err(format!(
+                    "{SELF_NAME}: name a plugin: {SELF_NAME} <plugin> (known plugins: {})",
+                    known()
+                ))
+            }
+        }
+    } else {
+        base
+    };
+    PLUGINS
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| unknown(name))
+}
+
+/// Every plugin name, one a line: what `make install` links to the binary.
+pub fn list() -> String {
+    PLUGINS
+        .iter()
+        .map(|p| p.name)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn known() -> String {
+    PLUGINS
+        .iter()
+        .map(|p| p.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn unknown(name: &str) -> String {
+    format!(
+        "{SELF_NAME}: unknown plugin {name:?} (known plugins: {}); install {SELF_NAME} with a \
+         symlink named after the plugin, or run {SELF_NAME} <plugin>",
+        known()
+    )
+}
+
+/// Reports a failed selection as a CNI error on stdout (a runtime reads it there) and as text
+/// on stderr (a person reads it there), and exits 1.
+pub fn refuse(message: &str) -> ExitCode {
+    let err = CniError::invalid_config(message);
+    let _ = writeln!(std::io::stdout().lock(), "{}", err.to_json(None));
+    let _ = writeln!(std::io::stderr().lock(), "{message}");
+    ExitCode::from(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selects_by_basename_or_first_argument() {
+        let by_link = select(OsStr::new("/opt/cni/bin/host-local"), None).unwrap();
+        assert_eq!(by_link.name, "host-local");
+        let by_arg = select(OsStr::new("./twill-cni"), Some(OsStr::new("static"))).unwrap();
+        assert_eq!(by_arg.name, "static");
+        let e = select(OsStr::new("/x/bridgez"), None).unwrap_err();
+        assert!(
+            e.contains("\"bridgez\"") && e.contains("host-local, static, tuning"),
+            "{e}"
+        );
+        let e = select(OsStr::new("twill-cni"), None).unwrap_err();
+        assert!(
+            e.contains("known plugins: host-local, static, tuning"),
+            "{e}"
+        );
+        let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();
+        assert!(e.contains("\"nope\""), "{e}");
+    }
+
+    #[test]
+    fn names_are_unique() {
+        for (i, p) in PLUGINS.iter().enumerate() {
+            assert!(
+                PLUGINS.iter().skip(i + 1).all(|q| q.name != p.name),
+                "{}",
+                p.name
+            );
+        }
+    }
 }
