@@ -1,22 +1,20 @@
 //! Bridge ports: per-port options (hairpin, isolation, learning) and the STP state.
 //!
-//! Options are set the way `bridge link set` sets them: an `AF_BRIDGE` `RTM_SETLINK` whose
-//! nested `IFLA_PROTINFO` carries `IFLA_BRPORT_*` attributes, handled by the bridge the link
-//! is a port of (so the link must already have a master). They are read back from an ordinary
-//! `RTM_GETLINK` reply, where the bridge reports them under `IFLA_LINKINFO` /
-//! `IFLA_INFO_SLAVE_DATA`: one request answers for one port, without a dump.
+//! Options travel as the bridge's per-port data, `IFLA_LINKINFO` / `IFLA_INFO_SLAVE_DATA`
+//! holding `IFLA_BRPORT_*` attributes: set with an ordinary `RTM_NEWLINK` (what `ip link set
+//! dev X type bridge_slave hairpin on` sends), read from an ordinary `RTM_GETLINK` reply. Both
+//! name the link by index or by name, so a plugin that just created a port by name needs no
+//! lookup first. (The `AF_BRIDGE` `RTM_SETLINK` with `IFLA_PROTINFO` that `bridge link set`
+//! sends reaches the same kernel code but takes an index only.) The link must already be a
+//! port: the kernel applies port data through the master it has when the request arrives.
 
 use crate::error::{Error, Result};
 use crate::link::{LinkId, IFINFO_LEN};
 use crate::nl::consts::{
-    AF_BRIDGE, IFLA_EXT_MASK, IFLA_IFNAME, IFLA_LINKINFO, RTEXT_FILTER_SKIP_STATS, RTM_GETLINK,
+    IFLA_EXT_MASK, IFLA_IFNAME, IFLA_LINKINFO, RTEXT_FILTER_SKIP_STATS, RTM_GETLINK, RTM_NEWLINK,
 };
 use crate::nl::{Attrs, MessageBuilder, Netlink, WireError};
 
-/// `rtnetlink.h`: change a link; with `AF_BRIDGE`, the bridge's own handler.
-pub const RTM_SETLINK: u16 = 19;
-/// `if_link.h`: protocol-specific link information (bridge port options for `AF_BRIDGE`).
-pub const IFLA_PROTINFO: u16 = 12;
 /// `IFLA_LINKINFO` member: the kind of the master a link is a port of (`bridge`).
 pub const IFLA_INFO_SLAVE_KIND: u16 = 4;
 /// `IFLA_LINKINFO` member: the master's per-port data (`IFLA_BRPORT_*` for a bridge).
@@ -127,15 +125,11 @@ impl BridgePortChange {
         *self == BridgePortChange::default()
     }
 
-    /// Encodes the `AF_BRIDGE` header for port `index` and the nested `IFLA_PROTINFO`.
-    pub fn emit(&self, index: u32, out: &mut MessageBuilder) {
-        let mut header = [0u8; IFINFO_LEN];
-        header[0] = AF_BRIDGE;
-        header[4..8].copy_from_slice(&index.to_ne_bytes());
-        out.push_bytes(&header);
-        // The bridge reads IFLA_PROTINFO as port attributes only when flagged nested; an
-        // unflagged one is the old single-byte STP state.
-        let nest = out.nest_start_flagged(IFLA_PROTINFO);
+    /// Encodes the link header naming the port and the nested port data.
+    pub fn emit(&self, id: LinkId<'_>, out: &mut MessageBuilder) {
+        push_header(id, out);
+        let info = out.nest_start(IFLA_LINKINFO);
+        let data = out.nest_start(IFLA_INFO_SLAVE_DATA);
         let flags = [
             (IFLA_BRPORT_MODE, self.hairpin),
             (IFLA_BRPORT_ISOLATED, self.isolated),
@@ -146,35 +140,48 @@ impl BridgePortChange {
                 out.attr_u8(kind, u8::from(on));
             }
         }
-        out.nest_end(nest);
+        out.nest_end(data);
+        out.nest_end(info);
+    }
+}
+
+/// `ifinfomsg` naming `id` (by index in the header, else `IFLA_IFNAME` after it).
+fn push_header(id: LinkId<'_>, out: &mut MessageBuilder) {
+    let mut header = [0u8; IFINFO_LEN];
+    if let LinkId::Index(index) = id {
+        header[4..8].copy_from_slice(&index.to_ne_bytes());
+    }
+    out.push_bytes(&header);
+    if let LinkId::Name(name) = id {
+        out.attr_str(IFLA_IFNAME, name);
+    }
+}
+
+fn checked(op: &'static str, id: LinkId<'_>) -> Result<()> {
+    match id {
+        LinkId::Name(name) => {
+            crate::link::check_name(name).map_err(|why| Error::invalid(op, id.to_string(), why))
+        }
+        LinkId::Index(_) => Ok(()),
     }
 }
 
 impl Netlink {
-    /// Applies `change` to the bridge port with interface index `index`. Fails when the link
-    /// is not a bridge port (`EOPNOTSUPP` or `EINVAL`, from the kernel).
-    pub fn bridge_port_set(&mut self, index: u32, change: &BridgePortChange) -> Result<()> {
-        let mut req = MessageBuilder::new(RTM_SETLINK, 0);
-        change.emit(index, &mut req);
-        let object = format!("{change:?} on index {index}");
+    /// Applies `change` to the bridge port `id`. Fails when the link is not a bridge port
+    /// (`EOPNOTSUPP`, from the kernel).
+    pub fn bridge_port_set(&mut self, id: LinkId<'_>, change: &BridgePortChange) -> Result<()> {
+        checked("set bridge port", id)?;
+        let mut req = MessageBuilder::new(RTM_NEWLINK, 0);
+        change.emit(id, &mut req);
+        let object = format!("{id} ({change:?})");
         self.request_ack("set bridge port", &object, req)
     }
 
     /// The bridge port options and state of a link; `None` when it is not a bridge port.
     pub fn bridge_port_get(&mut self, id: LinkId<'_>) -> Result<Option<BridgePort>> {
+        checked("get bridge port", id)?;
         let mut req = MessageBuilder::new(RTM_GETLINK, 0);
-        let mut header = [0u8; IFINFO_LEN];
-        match id {
-            LinkId::Index(index) => header[4..8].copy_from_slice(&index.to_ne_bytes()),
-            LinkId::Name(name) => {
-                crate::link::check_name(name)
-                    .map_err(|why| Error::invalid("get bridge port", id.to_string(), why))?;
-            }
-        }
-        req.push_bytes(&header);
-        if let LinkId::Name(name) = id {
-            req.attr_str(IFLA_IFNAME, name);
-        }
+        push_header(id, &mut req);
         req.attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
         self.request_one("get bridge port", &id, req, |m| {
             BridgePort::parse(m.payload())
@@ -188,26 +195,28 @@ mod tests {
     use crate::nl::Message;
 
     #[test]
-    fn change_encodes_a_flagged_protinfo_nest() {
+    fn change_encodes_port_data_under_linkinfo() {
         let change = BridgePortChange {
             hairpin: Some(true),
             isolated: Some(false),
             learning: None,
         };
-        let mut req = MessageBuilder::new(RTM_SETLINK, 0);
-        change.emit(7, &mut req);
+        let mut req = MessageBuilder::new(RTM_NEWLINK, 0);
+        change.emit(LinkId::Name("veth0"), &mut req);
         let bytes = req.finish(1, 0).unwrap();
         let msg = Message::new_checked(&bytes).unwrap();
         let payload = msg.payload();
-        assert_eq!(payload[0], AF_BRIDGE);
-        assert_eq!(&payload[4..8], &7u32.to_ne_bytes());
+        assert_eq!(&payload[4..8], &0u32.to_ne_bytes());
         let attrs: Vec<_> = Attrs::new(&payload[IFINFO_LEN..])
             .map(|a| a.unwrap())
             .collect();
-        assert_eq!(attrs.len(), 1);
-        assert_eq!(attrs[0].kind(), IFLA_PROTINFO);
-        assert!(attrs[0].is_flagged_nested());
-        let inner: Vec<_> = attrs[0]
+        assert_eq!(attrs.len(), 2);
+        assert_eq!(attrs[0].kind(), IFLA_IFNAME);
+        assert_eq!(attrs[0].as_str().unwrap(), "veth0");
+        assert_eq!(attrs[1].kind(), IFLA_LINKINFO);
+        let data = attrs[1].nested().next().unwrap().unwrap();
+        assert_eq!(data.kind(), IFLA_INFO_SLAVE_DATA);
+        let inner: Vec<_> = data
             .nested()
             .map(|a| {
                 let a = a.unwrap();

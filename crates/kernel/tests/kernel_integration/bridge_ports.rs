@@ -50,7 +50,7 @@ fn veth_enslaved_on_creation_with_port_options() {
         isolated: Some(true),
         learning: Some(false),
     };
-    host.nl.bridge_port_set(port.index, &change).unwrap();
+    host.nl.bridge_port_set("vport0".into(), &change).unwrap();
     let info = host.nl.bridge_port_get("vport0".into()).unwrap().unwrap();
     assert!(info.hairpin && info.isolated && !info.learning);
 
