@@ -99,7 +99,10 @@ fn check_bridge(
     if link.kind.as_deref() != Some("bridge") {
         return Err(internal(format!("Error: {} is not a bridge", entry.name)));
     }
-    if !mac_matches(entry, &link) {
+    // Only a pinned MAC (set by a gateway ADD) is stable: an unpinned bridge takes its
+    // lowest port's MAC, which changes whenever another pod joins or leaves.
+    let pinned = conf.is_gateway && conf.ipam.is_some();
+    if pinned && !mac_matches(entry, &link) {
         return Err(internal(format!(
             "Bridge interface {} Mac doesn't match: {}",
             entry.name, entry.mac
