@@ -171,12 +171,12 @@ fn mac(args: &CmdArgs, net: &NetConf) -> Result<Option<MacAddr>, CniError> {
         (Some(m), _) if !m.is_empty() => ("runtimeConfig.mac", m),
         (_, Some(m)) if !m.is_empty() => ("args.cni.mac", m),
         _ => {
-            return Ok(args
+            return args
                 .args
                 .mac()?
                 .map(MacAddr)
                 .map(checked_unicast)
-                .transpose()?)
+                .transpose()
         }
     };
     let mac: MacAddr = text
@@ -194,4 +194,129 @@ fn checked_unicast(mac: MacAddr) -> Result<MacAddr, CniError> {
         )));
     }
     Ok(mac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+    use twill_cni::skel::{CniArgs, Command};
+    use twill_cni::{Code, Version};
+
+    fn args(config: Value, cni_args: &str) -> CmdArgs {
+        CmdArgs {
+            command: Command::Add,
+            container_id: "c".into(),
+            netns: Some("/run/netns/x".into()),
+            netns_override: false,
+            ifname: "eth0".into(),
+            args: CniArgs::parse(cni_args).unwrap(),
+            path: Vec::new(),
+            stdin: serde_json::to_vec(&config).unwrap(),
+            config,
+            name: "n".into(),
+            version: Version::V1_0_0,
+        }
+    }
+
+    fn parse(extra: Value) -> Result<BridgeConf, CniError> {
+        let mut c = json!({"cniVersion": "1.0.0", "name": "n", "type": "bridge",
+                           "ipam": {"type": "host-local"}});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        BridgeConf::parse(&args(c, ""))
+    }
+
+    #[test]
+    fn defaults_and_go_style_keys() {
+        let c = parse(json!({})).unwrap();
+        assert_eq!(c.bridge, "cni0");
+        assert!(!c.is_gateway && !c.hairpin && c.mtu.is_none() && c.mac.is_none());
+        let c = parse(json!({"IsDefaultGateway": true, "MTU": 9000, "Bridge": "br9"})).unwrap();
+        assert!(c.is_gateway && c.is_default_gateway);
+        assert_eq!((c.mtu, c.bridge.as_str()), (Some(9000), "br9"));
+    }
+
+    #[test]
+    fn default_gateway_implies_gateway_only_with_ipam() {
+        let c = json!({"cniVersion": "1.0.0", "name": "n", "type": "bridge",
+                       "isDefaultGateway": true});
+        let c = BridgeConf::parse(&args(c, "")).unwrap();
+        assert!(c.is_default_gateway && !c.is_gateway);
+    }
+
+    #[test]
+    fn refusals_carry_code_and_key() {
+        for (extra, code, key) in [
+            (json!({"ipMasq": true}), Code::UNSUPPORTED_FIELD, "ipMasq"),
+            (json!({"vlan": 1}), Code::UNSUPPORTED_FIELD, "vlan"),
+            (json!({"vlan": -1}), Code::INVALID_NETWORK_CONFIG, "vlan"),
+            (
+                json!({"preserveDefaultVlan": true}),
+                Code::UNSUPPORTED_FIELD,
+                "preserveDefaultVlan",
+            ),
+            (json!({"mtu": 70000}), Code::INVALID_NETWORK_CONFIG, "mtu"),
+            (
+                json!({"bridge": "a/b"}),
+                Code::INVALID_NETWORK_CONFIG,
+                "bridge",
+            ),
+            (
+                json!({"hairpinMode": true, "promiscMode": true}),
+                Code::INVALID_NETWORK_CONFIG,
+                "promiscMode",
+            ),
+            (
+                json!({"hairpinMode": 1}),
+                Code::DECODING_FAILURE,
+                "hairpinMode",
+            ),
+            (
+                json!({"args": {"cni": {"mac": "zz"}}}),
+                Code::INVALID_NETWORK_CONFIG,
+                "args.cni.mac",
+            ),
+        ] {
+            let e = parse(extra.clone()).unwrap_err();
+            assert_eq!(e.code, code, "{extra}: {e}");
+            assert!(e.msg.contains(key), "{extra}: {e}");
+        }
+        for ok in [
+            json!({"ipMasq": false}),
+            json!({"vlan": 0}),
+            json!({"macspoofchk": false}),
+        ] {
+            assert!(parse(ok.clone()).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn mac_precedence() {
+        let both = json!({"cniVersion": "1.0.0", "name": "n", "type": "bridge",
+                          "runtimeConfig": {"mac": "02:00:00:00:00:01"},
+                          "args": {"cni": {"mac": "02:00:00:00:00:02"}}});
+        let env = "MAC=02:00:00:00:00:03";
+        let mac = |c: Value| {
+            BridgeConf::parse(&args(c, env))
+                .unwrap()
+                .mac
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(mac(both.clone()), "02:00:00:00:00:01");
+        let mut c = both.clone();
+        c.as_object_mut().unwrap().remove("runtimeConfig");
+        assert_eq!(mac(c.clone()), "02:00:00:00:00:02");
+        c.as_object_mut().unwrap().remove("args");
+        assert_eq!(mac(c), "02:00:00:00:00:03");
+        let bad = BridgeConf::parse(&args(
+            json!({"cniVersion": "1.0.0", "name": "n",
+            "type": "bridge"}),
+            "MAC=01:00:00:00:00:01",
+        ))
+        .unwrap_err();
+        assert_eq!(bad.code, Code::INVALID_NETWORK_CONFIG);
+    }
 }

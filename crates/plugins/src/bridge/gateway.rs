@@ -146,3 +146,70 @@ fn covers(net: &twill_kernel::IpPrefix, ip: &IpAddr) -> bool {
         Err(_) => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use twill_cni::result::IpConfig;
+
+    fn conf(gateway: bool, default: bool) -> BridgeConf {
+        let c = serde_json::json!({"cniVersion": "1.0.0", "name": "n", "type": "bridge"});
+        let net = twill_cni::config::NetConf::from_value(&c).unwrap();
+        BridgeConf {
+            net,
+            bridge: "cni0".into(),
+            is_gateway: gateway,
+            is_default_gateway: default,
+            force_address: false,
+            mtu: None,
+            hairpin: false,
+            promisc: false,
+            enable_dad: false,
+            disable_container_interface: false,
+            port_isolation: false,
+            ipam: Some("host-local".into()),
+            dns: None,
+            mac: None,
+        }
+    }
+
+    fn net(s: &str) -> IpNet {
+        let (a, l) = s.split_once('/').unwrap();
+        IpNet::new(a.parse().unwrap(), l.parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn gateways_default_to_the_first_address_and_add_default_routes() {
+        let mut r = V1Result::new();
+        r.ips.push(IpConfig::new(net("10.0.5.9/24")));
+        r.ips
+            .push(IpConfig::new(net("fd00::9/64")).with_gateway("fd00::fe".parse().unwrap()));
+        r.ips.push(IpConfig::new(net("10.0.6.9/24")));
+        let gws = calc_gateways(&mut r, &conf(true, true)).unwrap();
+        let shown: Vec<String> = gws.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.5.1/24", "fd00::fe/64", "10.0.6.1/24"]);
+        assert!(r.ips.iter().all(|ip| ip.interface == Some(CONTAINER_IFACE)));
+        let routes: Vec<String> = r
+            .routes
+            .iter()
+            .map(|r| format!("{} via {}", r.dst, r.gw.unwrap()))
+            .collect();
+        assert_eq!(routes, ["0.0.0.0/0 via 10.0.5.1", "::/0 via fd00::fe"]);
+    }
+
+    #[test]
+    fn existing_default_route_and_no_gateway() {
+        let mut r = V1Result::new();
+        r.ips.push(IpConfig::new(net("10.0.5.9/24")));
+        r.routes
+            .push(V1Route::new(net("0.0.0.0/0")).via("10.0.5.254".parse().unwrap()));
+        calc_gateways(&mut r, &conf(true, true)).unwrap();
+        assert_eq!(r.routes.len(), 1);
+        let mut r = V1Result::new();
+        r.ips.push(IpConfig::new(net("10.0.5.9/24")));
+        assert!(calc_gateways(&mut r, &conf(false, false))
+            .unwrap()
+            .is_empty());
+        assert_eq!(r.ips[0].gateway, None);
+    }
+}
