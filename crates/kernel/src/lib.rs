@@ -19,8 +19,10 @@
 #![warn(missing_docs)]
 
 pub mod addr;
+pub mod bridge_port;
 pub mod error;
 pub mod link;
+pub mod link_ext;
 pub mod net;
 pub mod netns;
 pub mod nl;

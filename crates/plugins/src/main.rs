@@ -3,7 +3,10 @@
 //! execs it exactly as it execs the reference plugin of that name. `twill-cni <plugin>` runs a
 //! plugin without a symlink; `twill-cni --list` prints the plugin names.
 
+mod bridge;
+mod common;
 mod host_local;
+mod loopback;
 mod registry;
 mod static_ipam;
 mod tuning;

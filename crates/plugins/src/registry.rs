@@ -20,8 +20,16 @@ pub struct Entry {
 /// Every plugin, by name.
 pub const PLUGINS: &[Entry] = &[
     Entry {
+        name: "bridge",
+        main: crate::bridge::main,
+    },
+    Entry {
         name: "host-local",
         main: crate::host_local::main,
+    },
+    Entry {
+        name: "loopback",
+        main: crate::loopback::main,
     },
     Entry {
         name: "static",
@@ -109,12 +117,12 @@ mod tests {
         assert_eq!(by_arg.name, "static");
         let e = select(OsStr::new("/x/bridgez"), None).unwrap_err();
         assert!(
-            e.contains("\"bridgez\"") && e.contains("host-local, static, tuning"),
+            e.contains("\"bridgez\"") && e.contains("bridge, host-local, loopback, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: host-local, static, tuning"),
+            e.contains("known plugins: bridge, host-local, loopback, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

@@ -1,5 +1,6 @@
 //! Bad input through the real binary: the right code, the field named, nothing reserved.
 
+#[path = "ipam_support/mod.rs"]
 mod support;
 
 use serde_json::{json, Value};
@@ -215,7 +216,8 @@ fn an_unknown_plugin_name_is_refused_naming_the_known_ones() {
     let conf = host_local("1.0.0", tmp.path(), json!({"subnet": "10.64.0.0/24"}));
     let e = add(tmp.path(), "nosuch", &conf, &env("c", "eth0", tmp.path())).unwrap_err();
     assert!(
-        e.msg.contains("unknown plugin \"nosuch\"") && e.msg.contains("host-local, static"),
+        e.msg.contains("unknown plugin \"nosuch\"")
+            && e.msg.contains("host-local, loopback, static"),
         "{}",
         e.msg
     );

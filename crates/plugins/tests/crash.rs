@@ -4,6 +4,7 @@
 // Helpers of this test file: a panic in one is a test failure with its reason.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
+#[path = "ipam_support/mod.rs"]
 mod support;
 
 use std::io::Write;

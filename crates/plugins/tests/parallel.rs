@@ -1,5 +1,6 @@
 //! 200 ADDs at once into one range: 200 distinct addresses, all released by DEL.
 
+#[path = "ipam_support/mod.rs"]
 mod support;
 
 use std::collections::BTreeSet;

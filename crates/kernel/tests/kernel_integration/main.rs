@@ -12,6 +12,7 @@
 )]
 
 mod addrs;
+mod bridge_ports;
 mod common;
 mod flags;
 mod links;

@@ -1,166 +1,157 @@
-//! Shared by the plugin tests: our binary installed under plugin names, the reference
-//! plugins, temporary data directories, and one-call runs of a plugin through the exec layer.
+//! The integration harness: every test gets its own "host" network namespace and pod
+//! namespaces, runs the real plugin binaries inside the host namespace, reads the kernel's
+//! state back through twill_kernel, and cleans everything up on drop, also on failure.
+//!
+//! The machine's own namespace is never touched: plugins run as child processes that enter
+//! the test's host namespace before exec, and the test thread itself never changes
+//! namespace (checked on drop).
 
-// Test helpers: a panic is a test failure with its reason.
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(dead_code)] // each test binary uses a different part of the harness
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+pub mod run;
+pub mod state;
+pub mod traffic;
 
-use serde_json::{json, Value};
-use twill_cni::exec::{Invoker, RealExec, RequestEnv, StderrMode};
-use twill_cni::CniError;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Where Debian's containernetworking-plugins install the reference plugins.
-pub const REFERENCE_DIR: &str = "/usr/lib/cni";
+use twill_kernel::{NetNs, NetNsDir, Netlink};
 
-/// The plugin names our binary is installed under for the tests.
-const NAMES: [&str; 2] = ["host-local", "static"];
+pub use run::Impl;
 
-/// A directory removed with its content on drop.
-#[derive(Debug)]
-pub struct TempDir(PathBuf);
+/// Where the tests keep their namespaces (not `/run/netns`, so the machine's `ip netns`
+/// listing stays clean); names carry the process id and a sandbox number, so they are unique.
+pub const ROOT: &str = "/run/twill-plugin-tests";
 
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNT.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("twill-plugins-{tag}-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A directory holding a symlink to our `twill-cni` per plugin name, as an install does.
-pub fn ours() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("twill-plugins-bin-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        for name in NAMES {
-            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_twill-cni"), dir.join(name)).unwrap();
-        }
-        dir
-    })
-    .clone()
-}
-
-/// The reference plugin directory; its absence fails the test with what to do.
-pub fn reference() -> PathBuf {
-    let dir = PathBuf::from(REFERENCE_DIR);
-    assert!(
-        dir.join("host-local").is_file() && dir.join("static").is_file(),
-        "{REFERENCE_DIR}/host-local or static is missing: the reference CNI plugins are not \
-         installed; run scripts/setup.sh (as root) to install containernetworking-plugins"
+/// Fails the test unless it runs as root: a skipped test would hide a broken setup.
+pub fn require_root() {
+    // SAFETY: geteuid(2) has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "twill plugin integration tests need root (CAP_SYS_ADMIN, CAP_NET_ADMIN): run them as root"
     );
-    dir
 }
 
-/// The request environment of one attachment. host-local and static never enter the
-/// namespace, so our own namespace is a harmless value for the required variable.
-pub fn env(container: &str, ifname: &str, dir: &Path) -> RequestEnv {
-    RequestEnv::new(container, "/proc/self/ns/net", ifname).with_path(vec![dir.to_path_buf()])
+/// A namespace made by a sandbox, with a netlink socket inside it.
+pub struct Ns {
+    /// Its name under the sandbox's directory.
+    pub name: String,
+    /// Its path, for `CNI_NETNS`.
+    pub path: PathBuf,
+    /// The open namespace.
+    pub ns: NetNs,
+    /// A socket inside it.
+    pub nl: Netlink,
 }
 
-fn invoke<T>(
-    dir: &Path,
-    f: impl FnOnce(Invoker<'_>) -> Result<T, CniError>,
-) -> Result<T, CniError> {
-    let exec = RealExec {
-        stderr: StderrMode::Capture,
-        ..RealExec::default()
-    };
-    let path = [dir.to_path_buf()];
-    f(Invoker::new(&exec, &path))
-}
-
-/// ADD through the exec layer; the result as printed.
-pub fn add(dir: &Path, plugin: &str, conf: &Value, env: &RequestEnv) -> Result<Value, CniError> {
-    invoke(dir, |i| {
-        i.add(plugin, conf.to_string().as_bytes(), env)
-            .map(|r| r.value)
-    })
-}
-
-/// DEL through the exec layer.
-pub fn del(dir: &Path, plugin: &str, conf: &Value, env: &RequestEnv) -> Result<(), CniError> {
-    invoke(dir, |i| i.del(plugin, conf.to_string().as_bytes(), env))
-}
-
-/// CHECK through the exec layer.
-pub fn check(dir: &Path, plugin: &str, conf: &Value, env: &RequestEnv) -> Result<(), CniError> {
-    invoke(dir, |i| i.check(plugin, conf.to_string().as_bytes(), env))
-}
-
-/// GC through the exec layer.
-pub fn gc(dir: &Path, plugin: &str, conf: &Value, env: &RequestEnv) -> Result<(), CniError> {
-    invoke(dir, |i| i.gc(plugin, conf.to_string().as_bytes(), env))
-}
-
-/// A host-local configuration of network `net` with `ipam` keys merged in.
-pub fn host_local(version: &str, data_dir: &Path, ipam: Value) -> Value {
-    let mut obj = json!({"type": "host-local", "dataDir": data_dir});
-    for (k, v) in ipam.as_object().unwrap() {
-        obj[k] = v.clone();
+impl Ns {
+    /// The path as a string, as it appears in results.
+    pub fn path_str(&self) -> String {
+        self.path.to_string_lossy().into_owned()
     }
-    json!({"cniVersion": version, "name": "net", "type": "bridge", "ipam": obj})
 }
 
-/// The sorted file names of a directory (none when it does not exist).
-pub fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .map(|d| {
-            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+/// One test's world: a host namespace, pods, a temporary directory (plugin symlinks, IPAM
+/// state). Dropping it deletes the namespaces (and with them every link the plugins made)
+/// and the directories.
+pub struct Sandbox {
+    dir: NetNsDir,
+    id: String,
+    names: Vec<String>,
+    /// The host namespace the plugins run in.
+    pub host: Ns,
+    /// Temporary files of this sandbox.
+    pub tmp: PathBuf,
+    home: (u64, u64),
 }
 
-/// The reservation files (named by an address) of a directory.
-pub fn reservations(dir: &Path) -> Vec<String> {
-    files(dir)
-        .into_iter()
-        .filter(|n| n.parse::<std::net::IpAddr>().is_ok())
-        .collect()
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+impl Sandbox {
+    /// A fresh sandbox with its host namespace.
+    pub fn new() -> Sandbox {
+        require_root();
+        let home = NetNs::current().unwrap().identity().unwrap();
+        let id = format!(
+            "{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let dir = NetNsDir::new(ROOT);
+        let tmp = std::env::temp_dir().join(format!("twill-plugin-test-{id}"));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(tmp.join("bin")).unwrap();
+        let host_name = format!("{id}-host");
+        let host = make(&dir, &host_name);
+        let mut sb = Sandbox {
+            dir,
+            id,
+            names: vec![host_name],
+            host,
+            tmp,
+            home,
+        };
+        run::link_plugins(&sb.tmp.join("bin"));
+        sb.host
+            .nl
+            .link_set_up(twill_kernel::LinkId::Index(1))
+            .unwrap();
+        sb
+    }
+
+    /// A new pod namespace; `name` need only be unique within the sandbox.
+    pub fn pod(&mut self, name: &str) -> Ns {
+        let full = format!("{}-{name}", self.id);
+        let ns = make(&self.dir, &full);
+        self.names.push(full);
+        ns
+    }
+
+    /// Deletes pod namespace `ns` now (its links go with it), as when a pod dies before
+    /// its DEL. Its path stays in `ns.path` for the DEL that follows.
+    pub fn delete_pod(&mut self, ns: Ns) -> PathBuf {
+        let (name, path) = (ns.name.clone(), ns.path.clone());
+        drop(ns);
+        self.dir.delete(&name).unwrap();
+        self.names.retain(|n| *n != name);
+        path
+    }
+
+    /// The directory host-local keeps its state in for this sandbox.
+    pub fn ipam_dir(&self) -> PathBuf {
+        self.tmp.join("ipam")
+    }
 }
 
-/// Our temporary files in a directory.
-pub fn temp_files(dir: &Path) -> Vec<String> {
-    files(dir)
-        .into_iter()
-        .filter(|n| n.starts_with(".twill"))
-        .collect()
+fn make(dir: &NetNsDir, name: &str) -> Ns {
+    let ns = dir.create(name).unwrap();
+    let nl = ns.netlink().unwrap();
+    Ns {
+        name: name.to_owned(),
+        path: dir.path(name).unwrap(),
+        ns,
+        nl,
+    }
 }
 
-/// The first address of a result, 0.1.0/0.2.0 or later.
-pub fn first_ip(result: &Value) -> String {
-    let cidr = result["ips"][0]["address"]
-        .as_str()
-        .or_else(|| result["ip4"]["ip"].as_str())
-        .or_else(|| result["ip6"]["ip"].as_str())
-        .unwrap_or_else(|| panic!("no address in {result}"));
-    cidr.split('/').next().unwrap().to_owned()
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for name in self.names.drain(..) {
+            if let Err(e) = self.dir.delete(&name) {
+                if !e.is_not_found() {
+                    eprintln!("sandbox cleanup: {e}");
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.tmp);
+        let now = NetNs::current().and_then(|ns| ns.identity());
+        if !std::thread::panicking() {
+            assert_eq!(
+                now.unwrap(),
+                self.home,
+                "the test thread changed network namespace"
+            );
+        }
+    }
 }

@@ -1,0 +1,138 @@
+//! Link operations beyond [`crate::link`]'s basic set, for plugins that attach containers to
+//! bridges in as few requests as possible:
+//!
+//! * [`Netlink::link_add_enslaved`]: create a link (a veth whose peer goes straight into a
+//!   container's namespace) already attached to a master and up, in one request: the kernel
+//!   applies `IFLA_MASTER` and the `IFF_UP` flag of a creation request to the new device.
+//! * [`Netlink::link_set_promisc_flag`]: the `IFF_PROMISC` device flag.
+//! * [`Netlink::link_get_message`]: the whole decoded reply of a GET, for attributes that
+//!   [`crate::Link`] does not surface (the operational state).
+
+use std::os::fd::AsRawFd;
+
+use crate::error::{Error, Result};
+use crate::link::{check_name, LinkId, LinkMessage, NewLink, NewLinkKind};
+use crate::nl::consts::{
+    IFF_UP, NLM_F_CREATE, NLM_F_EXCL, RTEXT_FILTER_SKIP_STATS, RTM_GETLINK, RTM_NEWLINK,
+};
+use crate::nl::{MessageBuilder, Netlink};
+
+/// `if.h`: the device receives all packets.
+pub const IFF_PROMISC: u32 = 0x100;
+
+/// `IF_OPER_UP` (RFC 2863 operational state "up"), as `IFLA_OPERSTATE` reports it.
+pub const OPER_UP: u8 = 6;
+
+impl Netlink {
+    /// Creates `spec` as a port of the master with index `master`. For a veth, the near end
+    /// is the port and `spec.up` brings it up; the peer stays down (see [`NewLink::up`]).
+    /// Fails with `EEXIST` if a name is taken, in either namespace.
+    pub fn link_add_enslaved(&mut self, spec: &NewLink<'_>, master: u32) -> Result<()> {
+        let object = match &spec.kind {
+            NewLinkKind::Veth(peer) => {
+                format!("{:?} (peer {:?}, master {master})", spec.name, peer.name)
+            }
+            NewLinkKind::Bridge => format!("{:?} (master {master})", spec.name),
+        };
+        let invalid = |why| Error::invalid("create link", object.clone(), why);
+        check_name(spec.name).map_err(invalid)?;
+        let mut msg = LinkMessage {
+            name: Some(spec.name.to_owned()),
+            mtu: spec.mtu,
+            address: spec.mac.map(|m| m.0.to_vec()),
+            master: Some(master),
+            ..LinkMessage::default()
+        };
+        if spec.up {
+            msg.header.flags |= IFF_UP;
+            msg.header.change |= IFF_UP;
+        }
+        match &spec.kind {
+            NewLinkKind::Veth(peer) => {
+                check_name(peer.name).map_err(invalid)?;
+                msg.kind = Some("veth".to_owned());
+                msg.peer = Some(Box::new(LinkMessage {
+                    name: Some(peer.name.to_owned()),
+                    mtu: peer.mtu,
+                    address: peer.mac.map(|m| m.0.to_vec()),
+                    net_ns_fd: peer.netns.map(|fd| fd.as_raw_fd()),
+                    ..LinkMessage::default()
+                }));
+            }
+            NewLinkKind::Bridge => msg.kind = Some("bridge".to_owned()),
+        }
+        let mut req = MessageBuilder::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+        msg.emit(&mut req);
+        self.request_ack("create link", &object, req)
+    }
+
+    /// Turns promiscuous mode on or off.
+    pub fn link_set_promisc_flag(&mut self, id: LinkId<'_>, on: bool) -> Result<()> {
+        let mut msg = message_for(id);
+        msg.header.change = IFF_PROMISC;
+        msg.header.flags = if on { IFF_PROMISC } else { 0 };
+        let mut req = MessageBuilder::new(RTM_NEWLINK, 0);
+        msg.emit(&mut req);
+        self.request_ack("set promiscuous mode of link", &id, req)
+    }
+
+    /// Gets one link's whole decoded reply (operational state included).
+    pub fn link_get_message(&mut self, id: LinkId<'_>) -> Result<LinkMessage> {
+        if let LinkId::Name(name) = id {
+            check_name(name).map_err(|why| Error::invalid("get link", id.to_string(), why))?;
+        }
+        let mut msg = message_for(id);
+        msg.ext_mask = Some(RTEXT_FILTER_SKIP_STATS);
+        let mut req = MessageBuilder::new(RTM_GETLINK, 0);
+        msg.emit(&mut req);
+        self.request_one("get link", &id, req, |m| LinkMessage::parse(m.payload()))
+    }
+}
+
+fn message_for(id: LinkId<'_>) -> LinkMessage {
+    let mut msg = LinkMessage::default();
+    match id {
+        LinkId::Index(index) => msg.header.index = index,
+        LinkId::Name(name) => msg.name = Some(name.to_owned()),
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nl::consts::IFLA_MASTER;
+    use crate::nl::{Attrs, Message};
+
+    #[test]
+    fn promisc_request_changes_only_that_flag() {
+        let mut msg = message_for(LinkId::Index(3));
+        msg.header.change = IFF_PROMISC;
+        msg.header.flags = IFF_PROMISC;
+        let mut req = MessageBuilder::new(RTM_NEWLINK, 0);
+        msg.emit(&mut req);
+        let bytes = req.finish(1, 0).unwrap();
+        let parsed = LinkMessage::parse(Message::new_checked(&bytes).unwrap().payload()).unwrap();
+        assert_eq!(parsed.header.index, 3);
+        assert_eq!(parsed.header.change, IFF_PROMISC);
+        assert_eq!(parsed.header.flags, IFF_PROMISC);
+    }
+
+    #[test]
+    fn master_is_a_top_level_attribute() {
+        let msg = LinkMessage {
+            name: Some("veth0".into()),
+            master: Some(9),
+            ..LinkMessage::default()
+        };
+        let mut req = MessageBuilder::new(RTM_NEWLINK, 0);
+        msg.emit(&mut req);
+        let bytes = req.finish(1, 0).unwrap();
+        let payload = Message::new_checked(&bytes).unwrap().payload().to_vec();
+        let master = Attrs::new(&payload[crate::link::IFINFO_LEN..])
+            .map(|a| a.unwrap())
+            .find(|a| a.kind() == IFLA_MASTER)
+            .unwrap();
+        assert_eq!(master.as_u32().unwrap(), 9);
+    }
+}

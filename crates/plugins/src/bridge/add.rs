@@ -1,0 +1,194 @@
+//! ADD: bridge, veth pair, IPAM, container configuration, gateways — and, on any failure
+//! after the pair exists, the IPAM reservation released and the pair deleted, so nothing is
+//! left half configured.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use twill_cni::result::{CniResult, IpConfig, V1Interface, V1Result};
+use twill_cni::skel::CmdArgs;
+use twill_cni::CniError;
+use twill_kernel::bridge_port::BridgePortChange;
+use twill_kernel::link_ext::OPER_UP;
+use twill_kernel::{sysctl, LinkId, NetNs, Netlink};
+
+use super::config::BridgeConf;
+use super::gateway;
+use super::setup::{self, Bridge};
+use crate::common::configure::{self, IfaceSysctls};
+use crate::common::error::{internal, kernel};
+use crate::common::veth::{self, Port, PortSpec};
+use crate::common::{ipam, netns};
+
+/// Pauses before each look at the host port's operational state, as the reference waits.
+const PORT_WAITS_MS: [u64; 5] = [0, 50, 500, 1000, 1000];
+
+/// What to undo when ADD fails after the veth pair exists.
+struct Undo<'a> {
+    veth: String,
+    ipam: Option<&'a str>,
+}
+
+impl Undo<'_> {
+    fn run(&self, host: &mut Netlink, args: &CmdArgs) {
+        if let Some(t) = self.ipam {
+            if let Err(e) = ipam::del(t, args) {
+                eprintln!("bridge: releasing the IPAM reservation after a failed ADD: {e}");
+            }
+        }
+        match host.link_delete(LinkId::Name(&self.veth)) {
+            Err(e) if !e.is_not_found() => {
+                eprintln!("bridge: deleting {:?} after a failed ADD: {e}", self.veth)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Runs ADD and returns the result in the configuration's version.
+pub fn add(args: &CmdArgs) -> Result<Value, CniError> {
+    let conf = BridgeConf::parse(args)?;
+    let path = netns::path(args)?;
+    let container = netns::open(args)?;
+    let mut host = Netlink::open().map_err(kernel)?;
+    let bridge = setup::ensure_bridge(&mut host, &conf)?;
+    let spec = PortSpec {
+        ifname: &args.ifname,
+        master: bridge.index,
+        mtu: conf.mtu,
+        container_mac: conf.mac,
+    };
+    let port = veth::create_port(&mut host, &container, &spec)?;
+    let mut undo = Undo {
+        veth: port.host_name.clone(),
+        ipam: None,
+    };
+    let ctx = Ctx {
+        args,
+        conf: &conf,
+        path,
+        container: &container,
+        bridge,
+        port: &port,
+    };
+    attach(&ctx, &mut host, &mut undo).inspect_err(|_| undo.run(&mut host, args))
+}
+
+struct Ctx<'a> {
+    args: &'a CmdArgs,
+    conf: &'a BridgeConf,
+    path: &'a Path,
+    container: &'a NetNs,
+    bridge: Bridge,
+    port: &'a Port,
+}
+
+fn attach<'a>(ctx: &Ctx<'a>, host: &mut Netlink, undo: &mut Undo<'a>) -> Result<Value, CniError> {
+    let (conf, port) = (ctx.conf, ctx.port);
+    let change = BridgePortChange {
+        hairpin: conf.hairpin.then_some(true),
+        isolated: conf.port_isolation.then_some(true),
+        learning: None,
+    };
+    if !change.is_empty() {
+        host.bridge_port_set(LinkId::Name(&port.host_name), &change)
+            .map_err(|e| internal(format!("failed to set up port {}: {e}", port.host_name)))?;
+    }
+    let _ = sysctl::write(&format!("net/ipv6/conf/{}/accept_ra", port.host_name), "0");
+
+    let mut result = V1Result::new();
+    result.add_interface(V1Interface::new(&conf.bridge));
+    result.add_interface(V1Interface::new(&port.host_name).with_mac(port.host_mac.to_string()));
+    result.add_interface(
+        V1Interface::new(&ctx.args.ifname)
+            .with_mac(port.container_mac.to_string())
+            .in_sandbox(ctx.path.to_string_lossy()),
+    );
+    let mut pinned = None;
+    match conf.ipam.as_deref() {
+        None if conf.disable_container_interface => {}
+        None => {
+            let (mut nl, ()) = netns::enter(ctx.container, ctx.path, || ())?;
+            nl.link_set_up(LinkId::Name(&ctx.args.ifname))
+                .map_err(|e| internal(format!("failed to set {:?} up: {e}", ctx.args.ifname)))?;
+        }
+        Some(ipam_type) => {
+            let from_ipam = ipam::add(ipam_type, ctx.args)?;
+            undo.ipam = Some(ipam_type);
+            if from_ipam.ips.is_empty() {
+                return Err(internal("IPAM plugin returned missing IP config"));
+            }
+            result.ips = from_ipam.ips;
+            result.routes = from_ipam.routes;
+            result.dns = from_ipam.dns;
+            let gateways = gateway::calc_gateways(&mut result, conf)?;
+            configure_container(ctx, &result)?;
+            wait_port_up(host, &port.host_name)?;
+            if conf.is_gateway && !gateways.is_empty() {
+                gateway::apply(host, conf, ctx.bridge.index, &gateways, ctx.bridge.mac)?;
+                pinned = ctx.bridge.mac;
+            }
+        }
+    }
+    // A bridge whose MAC is not pinned takes its lowest port's, which this port may be.
+    let bridge_mac = match pinned {
+        Some(mac) => Some(mac),
+        None => {
+            host.link_get(LinkId::Index(ctx.bridge.index))
+                .map_err(kernel)?
+                .mac
+        }
+    };
+    if let (Some(mac), Some(br)) = (bridge_mac, result.interfaces.first_mut()) {
+        br.mac = mac.to_string();
+    }
+    if let Some(dns) = &conf.dns {
+        result.dns = dns.clone();
+    }
+    Ok(CniResult::from_latest(result, ctx.args.version)?.to_json())
+}
+
+/// Sysctls, addresses, link up and routes inside the container.
+fn configure_container(ctx: &Ctx<'_>, result: &V1Result) -> Result<(), CniError> {
+    let ifname = ctx.args.ifname.as_str();
+    let sysctls = IfaceSysctls {
+        ifname,
+        enable_dad: ctx.conf.enable_dad,
+        ipv6: result.ips.iter().any(|ip| ip.address.addr().is_ipv6()),
+    };
+    let (mut nl, written) = netns::enter(ctx.container, ctx.path, || {
+        configure::write_sysctls(&sysctls)
+    })?;
+    written.map_err(internal)?;
+    let index = nl.link_index(ifname).map_err(kernel)?;
+    let ips: Vec<&IpConfig> = configure::addresses_for(result, ifname)?;
+    // With DAD off (the default), addresses are usable at once: nothing to wait for.
+    configure::configure_iface(
+        &mut nl,
+        index,
+        ifname,
+        &ips,
+        &result.routes,
+        ctx.conf.enable_dad,
+    )
+}
+
+/// Waits, as the reference does, until the host end of the pair is operationally up.
+fn wait_port_up(host: &mut Netlink, name: &str) -> Result<(), CniError> {
+    let mut state = None;
+    for pause in PORT_WAITS_MS {
+        std::thread::sleep(Duration::from_millis(pause));
+        state = host
+            .link_get_message(LinkId::Name(name))
+            .map_err(kernel)?
+            .oper_state;
+        if state == Some(OPER_UP) {
+            return Ok(());
+        }
+    }
+    Err(internal(format!(
+        "bridge port in error state: {}",
+        state.map_or("unknown".to_owned(), |s| s.to_string())
+    )))
+}

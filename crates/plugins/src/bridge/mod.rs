@@ -1,0 +1,64 @@
+//! `bridge`: attaches a container to a Linux bridge on the host through a veth pair, with
+//! addresses from an IPAM plugin. Keys, behaviour and deviations: docs/plugins/bridge.md.
+
+mod add;
+mod check;
+pub mod config;
+mod del;
+mod gateway;
+mod setup;
+
+use std::process::ExitCode;
+
+use serde_json::Value;
+use twill_cni::config::NetConf;
+use twill_cni::skel::{self, CmdArgs, Plugin};
+use twill_cni::{CniError, Version};
+
+use crate::common::ipam;
+
+/// The plugin's entry point.
+pub fn main() -> ExitCode {
+    skel::run(
+        &BridgePlugin,
+        "twill bridge: attaches containers to a Linux bridge through veth pairs",
+        &Version::ALL,
+    )
+}
+
+struct BridgePlugin;
+
+fn ipam_type(args: &CmdArgs) -> Result<Option<String>, CniError> {
+    let net = NetConf::from_value(&args.config)?;
+    Ok(net.plugin.ipam.map(|i| i.ipam_type))
+}
+
+impl Plugin for BridgePlugin {
+    fn add(&self, args: &CmdArgs) -> Result<Value, CniError> {
+        add::add(args)
+    }
+
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        del::del(args)
+    }
+
+    fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
+        check::check(args)
+    }
+
+    /// The bridge keeps no state of its own; its IPAM may.
+    fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        match ipam_type(args)? {
+            Some(t) => ipam::gc(&t, args),
+            None => Ok(()),
+        }
+    }
+
+    /// Ready when the IPAM is.
+    fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
+        match ipam_type(args)? {
+            Some(t) => ipam::status(&t, args),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! What several plugins share: the container namespace, veth pairs, configuring addresses
+//! and routes inside the container, delegating to IPAM, and the kernel-to-CNI error edge.
+
+pub mod configure;
+pub mod error;
+pub mod ipam;
+pub mod netns;
+pub mod random;
+pub mod veth;

@@ -1,0 +1,166 @@
+//! Shared by the plugin tests: our binary installed under plugin names, the reference
+//! plugins, temporary data directories, and one-call runs of a plugin through the exec layer.
+
+// Test helpers: a panic is a test failure with its reason.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use twill_cni::exec::{Invoker, RealExec, RequestEnv, StderrMode};
+use twill_cni::CniError;
+
+/// Where Debian's containernetworking-plugins install the reference plugins.
+pub const REFERENCE_DIR: &str = "/usr/lib/cni";
+
+/// The plugin names our binary is installed under for the tests.
+const NAMES: [&str; 2] = ["host-local", "static"];
+
+/// A directory removed with its content on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("twill-plugins-{tag}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A directory holding a symlink to our `twill-cni` per plugin name, as an install does.
+pub fn ours() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("twill-plugins-bin-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        for name in NAMES {
+            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_twill-cni"), dir.join(name)).unwrap();
+        }
+        dir
+    })
+    .clone()
+}
+
+/// The reference plugin directory; its absence fails the test with what to do.
+pub fn reference() -> PathBuf {
+    let dir = PathBuf::from(REFERENCE_DIR);
+    assert!(
+        dir.join("host-local").is_file() && dir.join("static").is_file(),
+        "{REFERENCE_DIR}/host-local or static is missing: the reference CNI plugins are not \
+         installed; run scripts/setup.sh (as root) to install containernetworking-plugins"
+    );
+    dir
+}
+
+/// The request environment of one attachment. host-local and static never enter the
+/// namespace, so our own namespace is a harmless value for the required variable.
+pub fn env(container: &str, ifname: &str, dir: &Path) -> RequestEnv {
+    RequestEnv::new(container, "/proc/self/ns/net", ifname).with_path(vec![dir.to_path_buf()])
+}
+
+fn invoke<T>(
+    dir: &Path,
+    f: impl FnOnce(Invoker<'_>) -> Result<T, CniError>,
+) -> Result<T, CniError> {
+    let exec = RealExec {
+        stderr: StderrMode::Capture,
+        ..RealExec::default()
+    };
+    let path = [dir.to_path_buf()];
+    f(Invoker::new(&exec, &path))
+}
+
+/// ADD through the exec layer; the result as printed.
+pub fn add(dir: &Path, plugin: &str, conf: &Value, env: &RequestEnv) -> Result<Value, CniError> {
+    invoke(dir, |i| {
+        i.add(plugin, conf.to_string().as_bytes(), env)
+            .map(|r| r.value)
+    })
+}
+
+/// DEL through the exec layer.
+pub fn del(dir: &Path, plugin: &str, conf: &Value, env: &RequestEnv) -> Result<(), CniError> {
+    invoke(dir, |i| i.del(plugin, conf.to_string().as_bytes(), env))
+}
+
+/// CHECK through the exec layer.
+pub fn check(dir: &Path, plugin: &str, conf: &Value, env: &RequestEnv) -> Result<(), CniError> {
+    invoke(dir, |i| i.check(plugin, conf.to_string().as_bytes(), env))
+}
+
+/// GC through the exec layer.
+pub fn gc(dir: &Path, plugin: &str, conf: &Value, env: &RequestEnv) -> Result<(), CniError> {
+    invoke(dir, |i| i.gc(plugin, conf.to_string().as_bytes(), env))
+}
+
+/// A host-local configuration of network `net` with `ipam` keys merged in.
+pub fn host_local(version: &str, data_dir: &Path, ipam: Value) -> Value {
+    let mut obj = json!({"type": "host-local", "dataDir": data_dir});
+    for (k, v) in ipam.as_object().unwrap() {
+        obj[k] = v.clone();
+    }
+    json!({"cniVersion": version, "name": "net", "type": "bridge", "ipam": obj})
+}
+
+/// The sorted file names of a directory (none when it does not exist).
+pub fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The reservation files (named by an address) of a directory.
+pub fn reservations(dir: &Path) -> Vec<String> {
+    files(dir)
+        .into_iter()
+        .filter(|n| n.parse::<std::net::IpAddr>().is_ok())
+        .collect()
+}
+
+/// Our temporary files in a directory.
+pub fn temp_files(dir: &Path) -> Vec<String> {
+    files(dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".twill"))
+        .collect()
+}
+
+/// The first address of a result, 0.1.0/0.2.0 or later.
+pub fn first_ip(result: &Value) -> String {
+    let cidr = result["ips"][0]["address"]
+        .as_str()
+        .or_else(|| result["ip4"]["ip"].as_str())
+        .or_else(|| result["ip6"]["ip"].as_str())
+        .unwrap_or_else(|| panic!("no address in {result}"));
+    cidr.split('/').next().unwrap().to_owned()
+}

@@ -1,0 +1,231 @@
+//! Running plugin binaries — ours and the reference — as child processes inside a sandbox's
+//! host namespace.
+
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use super::Sandbox;
+
+/// The multi-call binary under test.
+pub const TWILL_CNI: &str = env!("CARGO_BIN_EXE_twill-cni");
+/// Where Debian's `containernetworking-plugins` puts the reference plugins (v1.1.1).
+pub const REFERENCE_DIR: &str = "/usr/lib/cni";
+/// Plugin names the multi-call binary answers to.
+pub const OURS: [&str; 5] = ["bridge", "host-local", "loopback", "static", "tuning"];
+
+/// Which implementation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Impl {
+    /// `twill-cni` through a symlink named after the plugin, IPAM included.
+    Twill,
+    /// The reference Go plugins.
+    Reference,
+}
+
+/// An IPAM stand-in that speaks 1.1.0 (the reference's host-local stops at 1.0.0): ADD
+/// prints one fixed address; every command is appended to `fixed-ipam.log` beside it.
+pub const FIXED_IPAM: &str = "fixed-ipam";
+
+const FIXED_IPAM_SCRIPT: &str = r#"#!/bin/sh
+cat >/dev/null
+echo "$CNI_COMMAND" >> "$(dirname "$0")/fixed-ipam.log"
+if [ "$CNI_COMMAND" = ADD ]; then
+  printf '{"cniVersion":"1.1.0","ips":[{"address":"10.1.0.2/24","gateway":"10.1.0.1"}]}'
+fi
+"#;
+
+/// Makes `dir` a plugin directory: one symlink per plugin name to the binary under test,
+/// and the [`FIXED_IPAM`] script.
+pub fn link_plugins(dir: &Path) {
+    for name in OURS {
+        std::os::unix::fs::symlink(TWILL_CNI, dir.join(name)).unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join(FIXED_IPAM);
+    std::fs::write(&script, FIXED_IPAM_SCRIPT).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// What a plugin process did.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit code (`None` when killed by a signal).
+    pub exit: Option<i32>,
+    /// stdout.
+    pub stdout: Vec<u8>,
+    /// stderr.
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout as JSON (`Null` when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.stdout).unwrap_or(Value::Null)
+    }
+
+    /// Asserts success and returns the printed result (`Null` when nothing was printed).
+    pub fn ok(&self) -> Value {
+        assert_eq!(
+            self.exit,
+            Some(0),
+            "plugin failed: {} {}",
+            String::from_utf8_lossy(&self.stdout),
+            self.stderr
+        );
+        self.json()
+    }
+
+    /// Asserts failure and returns the error's code and message.
+    pub fn err(&self) -> (u64, String) {
+        assert_ne!(
+            self.exit,
+            Some(0),
+            "plugin succeeded: {}",
+            String::from_utf8_lossy(&self.stdout)
+        );
+        let v = self.json();
+        let code = v["code"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no error code in {v} {}", self.stderr));
+        (code, v["msg"].as_str().unwrap_or_default().to_owned())
+    }
+}
+
+/// One request.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// `CNI_COMMAND`.
+    pub command: &'a str,
+    /// `CNI_CONTAINERID`.
+    pub container_id: &'a str,
+    /// `CNI_NETNS` (unset when `None`).
+    pub netns: Option<&'a Path>,
+    /// `CNI_IFNAME`.
+    pub ifname: &'a str,
+    /// `CNI_ARGS` (unset when empty).
+    pub args: &'a str,
+}
+
+impl<'a> Request<'a> {
+    /// A request for container `id`'s `eth0` in `netns`.
+    pub fn new(command: &'a str, id: &'a str, netns: &'a Path) -> Request<'a> {
+        Request {
+            command,
+            container_id: id,
+            netns: Some(netns),
+            ifname: "eth0",
+            args: "",
+        }
+    }
+}
+
+impl Sandbox {
+    /// The plugin binary `name` of `imp`.
+    pub fn plugin(&self, imp: Impl, name: &str) -> PathBuf {
+        match imp {
+            Impl::Twill => self.tmp.join("bin").join(name),
+            Impl::Reference => {
+                let p = Path::new(REFERENCE_DIR).join(name);
+                assert!(
+                    p.is_file(),
+                    "{} is missing: install Debian's containernetworking-plugins",
+                    p.display()
+                );
+                p
+            }
+        }
+    }
+
+    /// `CNI_PATH` for `imp`: only our plugins for twill, only the reference's for it, so a
+    /// chain never mixes the two by accident.
+    pub fn cni_path(&self, imp: Impl) -> String {
+        match imp {
+            Impl::Twill => self.tmp.join("bin").display().to_string(),
+            Impl::Reference => REFERENCE_DIR.to_owned(),
+        }
+    }
+
+    /// `conf` with `ipam.dataDir` pointed at this sandbox (when it has an `ipam`).
+    pub fn conf(&self, mut conf: Value) -> Value {
+        if let Some(ipam) = conf.get_mut("ipam").and_then(Value::as_object_mut) {
+            ipam.insert("dataDir".into(), self.ipam_dir().to_string_lossy().into());
+        }
+        conf
+    }
+
+    /// Runs plugin `name` of `imp` with `req` and `conf` on stdin, inside the host namespace.
+    pub fn exec(&self, imp: Impl, name: &str, req: &Request<'_>, conf: &Value) -> Run {
+        let mut cmd = Command::new(self.plugin(imp, name));
+        cmd.env_clear()
+            .env("CNI_COMMAND", req.command)
+            .env("CNI_CONTAINERID", req.container_id)
+            .env("CNI_IFNAME", req.ifname)
+            .env("CNI_PATH", self.cni_path(imp))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(netns) = req.netns {
+            cmd.env("CNI_NETNS", netns);
+        }
+        if !req.args.is_empty() {
+            cmd.env("CNI_ARGS", req.args);
+        }
+        let host_fd = self.host.ns.as_fd().as_raw_fd();
+        // SAFETY: the closure runs in the forked child before exec and only calls setns(2),
+        // which is async-signal-safe; `host_fd` stays open in the parent (and so in the
+        // child's copy of the descriptor table) for the whole call. The child, not this
+        // process, enters the test's host namespace.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::setns(host_fd, libc::CLONE_NEWNET) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut pipe = child.stdin.take().unwrap();
+        let input = serde_json::to_vec(conf).unwrap();
+        let writer = std::thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        Run {
+            exit: out.status.code(),
+            stdout: out.stdout,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs `command` of our plugin `name` for container `id`'s `eth0` in `netns`.
+    pub fn twill(&self, name: &str, command: &str, id: &str, netns: &Path, conf: &Value) -> Run {
+        self.exec(Impl::Twill, name, &Request::new(command, id, netns), conf)
+    }
+
+    /// The commands [`FIXED_IPAM`] received, in order.
+    pub fn fixed_ipam_log(&self) -> Vec<String> {
+        let log = self.tmp.join("bin").join("fixed-ipam.log");
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        text.lines().map(str::to_owned).collect()
+    }
+
+    /// Addresses host-local has reserved in this sandbox for network `net`.
+    pub fn reserved(&self, net: &str) -> Vec<String> {
+        let dir = self.ipam_dir().join(net);
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut ips: Vec<String> = entries
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "lock" && !n.starts_with("last_reserved_ip"))
+            .collect();
+        ips.sort();
+        ips
+    }
+}

@@ -1,0 +1,124 @@
+//! The kernel's state around an attachment, read through twill_kernel and written as JSON
+//! with nothing random in it (no MACs, no veth names, no indexes), so two implementations'
+//! states compare with `assert_eq!`.
+
+use serde_json::{json, Value};
+use twill_kernel::link_ext::IFF_PROMISC;
+use twill_kernel::route::TABLE_MAIN;
+use twill_kernel::{sysctl, IpFamily, LinkId, Scope};
+
+use super::Ns;
+
+fn global_addrs(ns: &mut Ns, index: u32) -> Vec<Value> {
+    let mut out: Vec<Value> = ns
+        .nl
+        .addr_list(None, Some(index))
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.scope == Scope::UNIVERSE)
+        .map(|a| json!({"addr": a.prefix.to_string(), "brd": a.broadcast.map(|b| b.to_string())}))
+        .collect();
+    out.sort_by_key(|v| v.to_string());
+    out
+}
+
+/// A sysctl of `ns`, or "absent".
+pub fn sysctl(ns: &Ns, key: &str) -> String {
+    sysctl::read_in(&ns.ns, key).unwrap_or_else(|_| "absent".to_owned())
+}
+
+/// The container side: `ifname`'s flags, MTU, global addresses, the main table's routes
+/// (without the kernel's IPv6 link-local and multicast routes), and the sysctls plugins set.
+pub fn container(pod: &mut Ns, ifname: &str) -> Value {
+    let Ok(link) = pod.nl.link_get(LinkId::Name(ifname)) else {
+        return json!({"link": null});
+    };
+    let mut routes: Vec<Value> = pod
+        .nl
+        .route_list(None, Some(TABLE_MAIN))
+        .unwrap()
+        .into_iter()
+        .filter(|r| {
+            !(r.dst.family() == IpFamily::V6 && r.dst.addr().to_string().starts_with("fe80"))
+        })
+        .map(|r| {
+            json!({"dst": r.dst.to_string(), "gw": r.gateway.map(|g| g.to_string()),
+                   "dev": r.oif.map(|o| o == link.index), "scope": r.scope.map(|s| s.0),
+                   "proto": r.protocol.0, "metric": r.priority})
+        })
+        .collect();
+    routes.sort_by_key(|v| v.to_string());
+    let addrs = global_addrs(pod, link.index);
+    let conf = |fam: &str, key: &str| sysctl(pod, &format!("net/{fam}/conf/{ifname}/{key}"));
+    json!({
+        "up": link.is_up(),
+        "kind": link.kind,
+        "mtu": link.mtu,
+        "addrs": addrs,
+        "routes": routes,
+        "sysctl": {
+            "accept_dad": conf("ipv6", "accept_dad"),
+            "enhanced_dad": conf("ipv6", "enhanced_dad"),
+            "arp_notify": conf("ipv4", "arp_notify"),
+            "disable_ipv6": conf("ipv6", "disable_ipv6"),
+            "lo_disable_ipv6": sysctl(pod, "net/ipv6/conf/lo/disable_ipv6"),
+        },
+    })
+}
+
+/// The host side: the bridge (kind, flags, MTU, global addresses, accept_ra), its ports
+/// (up, MTU, hairpin, isolation, accept_ra) and the forwarding sysctls.
+pub fn host(host: &mut Ns, bridge: &str) -> Value {
+    let Ok(br) = host.nl.link_get(LinkId::Name(bridge)) else {
+        return json!({"bridge": null});
+    };
+    let mut ports = Vec::new();
+    for l in host.nl.link_list().unwrap() {
+        if l.master != Some(br.index) {
+            continue;
+        }
+        let p = host
+            .nl
+            .bridge_port_get(LinkId::Index(l.index))
+            .unwrap()
+            .unwrap();
+        ports.push(json!({
+            "kind": l.kind, "up": l.is_up(), "mtu": l.mtu,
+            "hairpin": p.hairpin, "isolated": p.isolated,
+            "accept_ra": sysctl(host, &format!("net/ipv6/conf/{}/accept_ra", l.name)),
+            "name_ok": l.name.starts_with("veth") && l.name.len() == 12,
+        }));
+    }
+    json!({
+        "kind": br.kind,
+        "up": br.is_up(),
+        "promisc": br.flags & IFF_PROMISC != 0,
+        "mtu": br.mtu,
+        "addrs": global_addrs(host, br.index),
+        "accept_ra": sysctl(host, &format!("net/ipv6/conf/{bridge}/accept_ra")),
+        "ports": ports,
+        "ip_forward": sysctl(host, "net/ipv4/ip_forward"),
+        "ipv6_forwarding": sysctl(host, "net/ipv6/conf/all/forwarding"),
+    })
+}
+
+/// A result with the random parts (veth names, MACs) and the sandbox path replaced by
+/// placeholders, for comparing two implementations' results.
+pub fn normalized(mut result: Value) -> Value {
+    if let Some(ifaces) = result.get_mut("interfaces").and_then(Value::as_array_mut) {
+        for i in ifaces {
+            if let Some(name) = i.get("name").and_then(Value::as_str) {
+                if name.starts_with("veth") && name.len() == 12 {
+                    i["name"] = "<veth>".into();
+                }
+            }
+            if i.get("mac").is_some_and(|m| m != "00:00:00:00:00:00") {
+                i["mac"] = "<mac>".into();
+            }
+            if i.get("sandbox").is_some() {
+                i["sandbox"] = "<netns>".into();
+            }
+        }
+    }
+    result
+}
