@@ -1,0 +1,62 @@
+//! A benchmark node: a "host" network namespace where the plugins run, and a namespace per pod.
+//! Everything is created under a directory of the benchmark's own and removed on drop, so the
+//! machine's own namespace is never touched and nothing outlives the run.
+
+use std::path::PathBuf;
+
+use twill_kernel::{NetNs, NetNsDir};
+
+/// One implementation's node.
+#[derive(Debug)]
+pub struct Node {
+    dir: NetNsDir,
+    host: NetNs,
+    pods: Vec<String>,
+    label: String,
+}
+
+impl Node {
+    /// Creates the node's host namespace, with `lo` up, under `dir`.
+    pub fn create(dir: PathBuf, label: &str) -> Result<Node, twill_kernel::Error> {
+        let dir = NetNsDir::new(dir);
+        let host = dir.create(&format!("{label}-host"))?;
+        let nl = host.netlink()?;
+        twill_kernel::link_set_up(&nl, "lo")?;
+        Ok(Node {
+            dir,
+            host,
+            pods: Vec::new(),
+            label: label.to_owned(),
+        })
+    }
+
+    /// Creates pod `i`'s namespace and returns its path.
+    pub fn add_pod(&mut self, i: usize) -> Result<PathBuf, twill_kernel::Error> {
+        let name = format!("{}-pod{i}", self.label);
+        self.dir.create(&name)?;
+        let path = self.dir.path(&name)?;
+        self.pods.push(name);
+        Ok(path)
+    }
+
+    /// Removes pod `i`'s namespace.
+    pub fn remove_pod(&mut self, i: usize) -> Result<(), twill_kernel::Error> {
+        let name = format!("{}-pod{i}", self.label);
+        self.pods.retain(|p| *p != name);
+        self.dir.delete(&name)
+    }
+
+    /// The host namespace, where plugins run.
+    pub fn host(&self) -> &NetNs {
+        &self.host
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        for pod in std::mem::take(&mut self.pods) {
+            let _ = self.dir.delete(&pod);
+        }
+        let _ = self.dir.delete(&format!("{}-host", self.label));
+    }
+}
