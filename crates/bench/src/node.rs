@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use twill_kernel::{NetNs, NetNsDir};
+use twill_kernel::{LinkId, NetNs, NetNsDir};
 
 /// One implementation's node.
 #[derive(Debug)]
@@ -20,8 +20,7 @@ impl Node {
     pub fn create(dir: PathBuf, label: &str) -> Result<Node, twill_kernel::Error> {
         let dir = NetNsDir::new(dir);
         let host = dir.create(&format!("{label}-host"))?;
-        let nl = host.netlink()?;
-        twill_kernel::link_set_up(&nl, "lo")?;
+        host.netlink()?.link_set_up(LinkId::Name("lo"))?;
         Ok(Node {
             dir,
             host,
@@ -37,6 +36,11 @@ impl Node {
         let path = self.dir.path(&name)?;
         self.pods.push(name);
         Ok(path)
+    }
+
+    /// The path of pod `i`'s namespace.
+    pub fn pod_path(&self, i: usize) -> Result<PathBuf, twill_kernel::Error> {
+        self.dir.path(&format!("{}-pod{i}", self.label))
     }
 
     /// Removes pod `i`'s namespace.
