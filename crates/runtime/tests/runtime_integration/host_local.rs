@@ -25,15 +25,21 @@ impl World {
         let ipam = json!({"type": "host-local", "dataDir": root.join("data"),
                           "ranges": [[{"subnet": "10.77.0.0/24"}]],
                           "routes": [{"dst": "0.0.0.0/0"}]});
-        write_conflist(&root.join("conf"), &json!({
-            "cniVersion": version, "name": "hl",
-            "plugins": [{"type": "host-local", "ipam": ipam}]
-        }));
+        write_conflist(
+            &root.join("conf"),
+            &json!({
+                "cniVersion": version, "name": "hl",
+                "plugins": [{"type": "host-local", "ipam": ipam}]
+            }),
+        );
         World { root }
     }
 
     fn net(&self) -> NetworkList {
-        ConfDir::new(self.root.join("conf")).find("hl").unwrap().network
+        ConfDir::new(self.root.join("conf"))
+            .find("hl")
+            .unwrap()
+            .network
     }
 
     fn runtime(&self) -> Runtime {
@@ -69,14 +75,18 @@ fn results_match_libcni_for_every_version_the_plugins_speak() {
         let ours = World::new("same-ours", version);
         let theirs = World::new("same-go", version);
         let a = ours.runtime().add(&ours.net(), &att("c1")).unwrap();
-        let out = theirs.go().op("add", "hl", "c1", "/run/netns/fake-c1", "eth0").unwrap();
+        let out = theirs
+            .go()
+            .op("add", "hl", "c1", "/run/netns/fake-c1", "eth0")
+            .unwrap();
         let go: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(a.value, go, "version {version}");
         // The cache files say the same too, the config bytes aside.
         let read = |w: &World| -> Value {
-            let mut v: Value =
-                serde_json::from_slice(&std::fs::read(w.root.join("cache/results/hl-c1-eth0")).unwrap())
-                    .unwrap();
+            let mut v: Value = serde_json::from_slice(
+                &std::fs::read(w.root.join("cache/results/hl-c1-eth0")).unwrap(),
+            )
+            .unwrap();
             let o = v.as_object_mut().unwrap();
             o.remove("config");
             o.remove("netns");
@@ -89,7 +99,9 @@ fn results_match_libcni_for_every_version_the_plugins_speak() {
 #[test]
 fn a_cache_written_by_libcni_is_read_and_deleted_by_us() {
     let w = World::new("go-to-us", "1.0.0");
-    w.go().op("add", "hl", "c1", "/run/netns/fake-c1", "eth0").unwrap();
+    w.go()
+        .op("add", "hl", "c1", "/run/netns/fake-c1", "eth0")
+        .unwrap();
     assert_eq!(w.ips(), ["10.77.0.2"]);
     let rt = w.runtime();
     let net = w.net();
@@ -97,7 +109,10 @@ fn a_cache_written_by_libcni_is_read_and_deleted_by_us() {
     assert_eq!(cached.value["ips"][0]["address"], "10.77.0.2/24");
     let listing = rt.cached_attachments(Some("hl")).unwrap();
     assert_eq!(listing.attachments.len(), 1);
-    assert_eq!(listing.attachments[0].record.config, std::fs::read(w.root.join("conf/hl.conflist")).unwrap());
+    assert_eq!(
+        listing.attachments[0].record.config,
+        std::fs::read(w.root.join("conf/hl.conflist")).unwrap()
+    );
     rt.check(&net, &att("c1")).unwrap();
     rt.del(&net, &att("c1")).unwrap();
     assert!(w.ips().is_empty());
@@ -114,7 +129,9 @@ fn a_cache_written_by_us_is_read_and_deleted_by_libcni() {
         .with_capability_args(caps.as_object().cloned().unwrap());
     rt.add(&w.net(), &a).unwrap();
     assert_eq!(w.ips(), ["10.77.0.2"]);
-    w.go().op("check", "hl", "c1", "/run/netns/fake-c1", "eth0").unwrap();
+    w.go()
+        .op("check", "hl", "c1", "/run/netns/fake-c1", "eth0")
+        .unwrap();
     w.go().op("del", "hl", "c1", "", "eth0").unwrap();
     assert!(w.ips().is_empty());
     assert!(!w.root.join("cache/results/hl-c1-eth0").exists());
@@ -156,14 +173,21 @@ fn concurrent_adds_of_different_containers_then_gc_removes_exactly_the_stale() {
         .collect();
     let mut addresses: Vec<String> = threads
         .into_iter()
-        .map(|t| t.join().unwrap().value["ips"][0]["address"].as_str().unwrap().to_owned())
+        .map(|t| {
+            t.join().unwrap().value["ips"][0]["address"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     addresses.sort();
     addresses.dedup();
     assert_eq!(addresses.len(), 8, "{addresses:?}");
     assert_eq!(w.ips().len(), 8);
 
-    let valid: Vec<GcAttachment> = (0..4).map(|i| GcAttachment::new(format!("c{i}"), "eth0")).collect();
+    let valid: Vec<GcAttachment> = (0..4)
+        .map(|i| GcAttachment::new(format!("c{i}"), "eth0"))
+        .collect();
     rt.gc(&net, &valid).unwrap();
     let mut left: Vec<String> = rt
         .cached_attachments(Some("hl"))
@@ -195,17 +219,28 @@ fn libcnis_gc_and_ours_agree_on_what_is_stale() {
     let rt = ours.runtime();
     for cid in ["a1", "a2", "a3"] {
         rt.add(&ours.net(), &att(cid)).unwrap();
-        theirs.go().op("add", "hl", cid, &format!("/run/netns/fake-{cid}"), "eth0").unwrap();
+        theirs
+            .go()
+            .op("add", "hl", cid, &format!("/run/netns/fake-{cid}"), "eth0")
+            .unwrap();
     }
-    rt.gc(&ours.net(), &[GcAttachment::new("a2", "eth0")]).unwrap();
+    rt.gc(&ours.net(), &[GcAttachment::new("a2", "eth0")])
+        .unwrap();
     let confdir = theirs.root.join("conf");
-    let out = theirs.go().run(&["gc", confdir.to_str().unwrap(), "hl", "a2/eth0"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = theirs
+        .go()
+        .run(&["gc", confdir.to_str().unwrap(), "hl", "a2/eth0"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(ours.ips(), theirs.ips());
     assert_eq!(ours.ips(), ["10.77.0.3"]);
     // And our GC over the cache libcni wrote.
     rt.add(&ours.net(), &att("a4")).unwrap();
-    let go_cache = Runtime::with_path(vec![reference_dir()]).with_cache_dir(theirs.root.join("cache"));
+    let go_cache =
+        Runtime::with_path(vec![reference_dir()]).with_cache_dir(theirs.root.join("cache"));
     go_cache.gc(&theirs.net(), &[]).unwrap();
     assert!(theirs.ips().is_empty());
 }

@@ -3,7 +3,13 @@
 //! scripts/setup.sh first; anything missing fails the tests, never skips them.
 
 // Test code: a panic is a test failure with its reason.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
+mod bridge;
 mod host_local;
 mod support;

@@ -43,7 +43,10 @@ pub fn driver() -> &'static Path {
             .env("GOPATH", "/usr/share/gocode")
             .env("GO111MODULE", "off")
             .env("GOFLAGS", "")
-            .env("GOCACHE", Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-cache"))
+            .env(
+                "GOCACHE",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-cache"),
+            )
             .output()
             .unwrap_or_else(|e| panic!("cannot run go ({e}): run scripts/setup.sh (as root)"));
         assert!(
@@ -106,8 +109,18 @@ impl DriverRun<'_> {
             .env("DRIVER_CNI_PATH", reference_dir())
             .env("DRIVER_CACHE_DIR", self.cache)
             .env("DRIVER_CNI_ARGS", self.cni_args)
-            .env("DRIVER_CAP_ARGS", self.cap_args.map(Value::to_string).unwrap_or_default());
-        for var in ["CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"] {
+            .env(
+                "DRIVER_CAP_ARGS",
+                self.cap_args.map(Value::to_string).unwrap_or_default(),
+            );
+        for var in [
+            "CNI_COMMAND",
+            "CNI_CONTAINERID",
+            "CNI_NETNS",
+            "CNI_IFNAME",
+            "CNI_ARGS",
+            "CNI_PATH",
+        ] {
             cmd.env_remove(var);
         }
         if let Some(ns) = self.host {
@@ -117,7 +130,14 @@ impl DriverRun<'_> {
     }
 
     /// Runs an operation on one attachment; stdout on success, stderr as the error.
-    pub fn op(&self, cmd: &str, net: &str, cid: &str, netns: &str, ifname: &str) -> Result<String, String> {
+    pub fn op(
+        &self,
+        cmd: &str,
+        net: &str,
+        cid: &str,
+        netns: &str,
+        ifname: &str,
+    ) -> Result<String, String> {
         let confdir = self.confdir.to_str().unwrap();
         let out = self.run(&[cmd, confdir, net, cid, netns, ifname]);
         if out.status.success() {
@@ -211,7 +231,10 @@ impl Sandbox {
     pub fn new() -> Sandbox {
         // SAFETY: geteuid(2) has no preconditions.
         let euid = unsafe { libc::geteuid() };
-        assert_eq!(euid, 0, "the runtime's namespace tests need root (CAP_SYS_ADMIN)");
+        assert_eq!(
+            euid, 0,
+            "the runtime's namespace tests need root (CAP_SYS_ADMIN)"
+        );
         Sandbox {
             dir: NetNsDir::new("/run/twill-runtime-tests"),
             names: Vec::new(),
@@ -221,7 +244,11 @@ impl Sandbox {
     /// A fresh namespace and its path.
     pub fn ns(&mut self, tag: &str) -> (NetNs, PathBuf) {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!("twr-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        let name = format!(
+            "twr-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
         let ns = self.dir.create(&name).unwrap();
         self.names.push(name.clone());
         (ns, self.dir.path(&name).unwrap())
