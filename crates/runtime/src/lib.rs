@@ -28,6 +28,8 @@
 //!
 //! Where this library and libcni differ, and why, is in `docs/runtime.md`.
 
+#![warn(missing_docs)]
+
 mod attachment;
 pub mod cache;
 mod confdir;
