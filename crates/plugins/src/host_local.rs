@@ -9,7 +9,8 @@ use twill_cni::skel::{self, CmdArgs, Plugin};
 use twill_cni::{CniError, Version};
 use twill_ipam::{host_local, HostLocalConf, StoreConf};
 
-struct HostLocal;
+/// The plugin; also called in-process by main plugins (see `common::ipam`).
+pub struct HostLocal;
 
 /// Runs host-local.
 pub fn main() -> ExitCode {

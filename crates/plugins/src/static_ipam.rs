@@ -9,7 +9,8 @@ use twill_cni::skel::{self, CmdArgs, Plugin};
 use twill_cni::{CniError, Version};
 use twill_ipam::StaticConf;
 
-struct Static;
+/// The plugin; also called in-process by main plugins (see `common::ipam`).
+pub struct Static;
 
 /// Runs static.
 pub fn main() -> ExitCode {

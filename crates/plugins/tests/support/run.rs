@@ -109,6 +109,8 @@ pub struct Request<'a> {
     pub ifname: &'a str,
     /// `CNI_ARGS` (unset when empty).
     pub args: &'a str,
+    /// `CNI_PATH`, when not the implementation's own directory.
+    pub cni_path: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
@@ -120,6 +122,7 @@ impl<'a> Request<'a> {
             netns: Some(netns),
             ifname: "eth0",
             args: "",
+            cni_path: None,
         }
     }
 }
@@ -165,7 +168,11 @@ impl Sandbox {
             .env("CNI_COMMAND", req.command)
             .env("CNI_CONTAINERID", req.container_id)
             .env("CNI_IFNAME", req.ifname)
-            .env("CNI_PATH", self.cni_path(imp))
+            .env(
+                "CNI_PATH",
+                req.cni_path
+                    .map_or_else(|| self.cni_path(imp), str::to_owned),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
