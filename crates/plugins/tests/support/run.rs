@@ -5,7 +5,7 @@ use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
@@ -161,8 +161,9 @@ impl Sandbox {
         conf
     }
 
-    /// Runs plugin `name` of `imp` with `req` and `conf` on stdin, inside the host namespace.
-    pub fn exec(&self, imp: Impl, name: &str, req: &Request<'_>, conf: &Value) -> Run {
+    /// Starts plugin `name` of `imp` with `req` and `conf` on stdin, inside the host
+    /// namespace; stdin is written on a thread and closed, the output left to the caller.
+    pub fn spawn(&self, imp: Impl, name: &str, req: &Request<'_>, conf: &Value) -> Child {
         let mut cmd = Command::new(self.plugin(imp, name));
         cmd.env_clear()
             .env("CNI_COMMAND", req.command)
@@ -198,11 +199,16 @@ impl Sandbox {
         let mut child = cmd.spawn().unwrap();
         let mut pipe = child.stdin.take().unwrap();
         let input = serde_json::to_vec(conf).unwrap();
-        let writer = std::thread::spawn(move || {
+        std::thread::spawn(move || {
+            // The plugin may be killed before it reads stdin; that is not a test failure.
             let _ = pipe.write_all(&input);
         });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
+        child
+    }
+
+    /// Runs plugin `name` of `imp` with `req` and `conf` on stdin, inside the host namespace.
+    pub fn exec(&self, imp: Impl, name: &str, req: &Request<'_>, conf: &Value) -> Run {
+        let out = self.spawn(imp, name, req, conf).wait_with_output().unwrap();
         Run {
             exit: out.status.code(),
             stdout: out.stdout,
