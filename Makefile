@@ -5,9 +5,16 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 CNI_BIN_DIR ?= /opt/cni/bin
 FUZZ_SECONDS ?= 600
+PODS ?= 1000
+# Release binaries are linked statically: a plugin is a short-lived process, and without the
+# dynamic loader it starts faster and its resident set is ~0.6 MB smaller. An explicit target
+# keeps the static flag off build scripts and proc-macros, which run on the host.
+HOST := $(shell rustc -vV | sed -n 's/^host: //p')
+RELEASE_DIR = target/$(HOST)/release
+STATIC = RUSTFLAGS="-C target-feature=+crt-static"
 FUZZ_TARGETS = config result_convert cni_args plugin_env
 
-.PHONY: all setup build test lint unit goldens deny install-check demo fuzz fuzz-smoke install clean
+.PHONY: all setup build release test lint unit goldens deny install-check demo bench fuzz fuzz-smoke install clean
 
 all: build
 
@@ -16,6 +23,9 @@ setup:
 
 build:
 	$(CARGO) build --workspace --all-targets
+
+release:
+	$(STATIC) $(CARGO) build --release --target $(HOST) -p twill-plugins -p twill-bench
 
 # Everything CI proves: formatting, lints, unit + integration + differential tests, the result
 # goldens re-proven against Go's libcni, the licence policy, and a short run of every fuzz target.
@@ -35,17 +45,21 @@ deny:
 	cargo deny --log-level error check licenses bans sources
 
 # The plugins: one binary in CNI_BIN_DIR and a symlink per plugin name.
-install:
-	$(CARGO) build --release -p twill-plugins
+install: release
 	install -d "$(DESTDIR)$(CNI_BIN_DIR)"
-	install -m 0755 target/release/twill-cni "$(DESTDIR)$(CNI_BIN_DIR)/twill-cni"
-	for p in $$(target/release/twill-cni --list); do \
+	install -m 0755 $(RELEASE_DIR)/twill-cni "$(DESTDIR)$(CNI_BIN_DIR)/twill-cni"
+	for p in $$($(RELEASE_DIR)/twill-cni --list); do \
 		ln -sfn twill-cni "$(DESTDIR)$(CNI_BIN_DIR)/$$p"; \
 	done
 
 # `make install` into a scratch prefix; every installed plugin name must answer VERSION.
 install-check:
 	scripts/install-check.sh
+
+# ADD/DEL latency and peak RSS as a node fills to PODS pods: twill and the reference plugins
+# side by side in one run (needs root and the reference plugins: `make setup`).
+bench: setup release
+	$(RELEASE_DIR)/twill-bench --pods $(PODS)
 
 demo: setup
 	$(CARGO) build --example chain

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 make -s install PREFIX="$scratch/prefix" CNI_BIN_DIR="$scratch/cni" >/dev/null
-names=$(target/release/twill-cni --list)
+names=$("$scratch/cni/twill-cni" --list)
 [ -n "$names" ] || { echo "install-check: no plugin names" >&2; exit 1; }
 for name in $names; do
     out=$(env -i CNI_COMMAND=VERSION "$scratch/cni/$name" </dev/null)

@@ -3,8 +3,9 @@
 //! machine's own namespace is never touched and nothing outlives the run.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use twill_kernel::{LinkId, NetNs, NetNsDir};
+use twill_kernel::{LinkId, NetNs, NetNsDir, NewLink};
 
 /// One implementation's node.
 #[derive(Debug)]
@@ -48,6 +49,16 @@ impl Node {
         let name = format!("{}-pod{i}", self.label);
         self.pods.retain(|p| *p != name);
         self.dir.delete(&name)
+    }
+
+    /// The kernel's own cost of deleting one veth pair in this node, timed around the bare
+    /// netlink request: the floor under any DEL that removes a pod's interface.
+    pub fn veth_delete_floor(&self) -> Result<Duration, twill_kernel::Error> {
+        let mut nl = self.host.netlink()?;
+        nl.link_add(&NewLink::veth("floor-a", "floor-b"))?;
+        let start = Instant::now();
+        nl.link_delete(LinkId::Name("floor-a"))?;
+        Ok(start.elapsed())
     }
 
     /// The host namespace, where plugins run.

@@ -18,6 +18,7 @@ struct Summary {
     del: f64,
     del_full: f64,
     del_empty: f64,
+    floor: f64,
     rss_mib: f64,
 }
 
@@ -34,6 +35,7 @@ fn summarize(side: &Side) -> Summary {
         del: median_ms(&side.del),
         del_full: median_ms(del_first),
         del_empty: median_ms(del_last),
+        floor: median_ms(&side.veth_floor),
         rss_mib,
     }
 }
@@ -51,7 +53,7 @@ pub fn table(f: &Figures) -> String {
     let [ours, reference] = &f.sides;
     let (o, r) = (summarize(ours), summarize(reference));
     let pct = (END_SHARE * 100.0).round();
-    let rows: [(String, f64, f64, &str); 9] = [
+    let rows: [(String, f64, f64, &str); 10] = [
         ("ADD median, all pods".into(), o.add, r.add, "ms"),
         (
             format!("ADD median, first {pct}% (empty node)"),
@@ -91,6 +93,12 @@ pub fn table(f: &Figures) -> String {
             "x",
         ),
         (
+            "kernel floor: delete one veth pair".into(),
+            o.floor,
+            r.floor,
+            "ms",
+        ),
+        (
             "peak RSS of one plugin exec".into(),
             o.rss_mib,
             r.rss_mib,
@@ -125,7 +133,7 @@ pub fn json(f: &Figures) -> Value {
             "label": s.label,
             "add_median_ms": m.add, "add_empty_ms": m.add_empty, "add_full_ms": m.add_full,
             "del_median_ms": m.del, "del_full_ms": m.del_full, "del_empty_ms": m.del_empty,
-            "peak_rss_mib": m.rss_mib,
+            "veth_delete_floor_ms": m.floor, "peak_rss_mib": m.rss_mib,
             "add_ms": ms(&s.add), "del_ms": ms(&s.del),
         })
     };

@@ -45,6 +45,8 @@ pub struct Side {
     pub del: Vec<Duration>,
     /// The largest peak RSS of any plugin exec, in KiB.
     pub max_rss_kib: u64,
+    /// The kernel deleting a bare veth pair in this node, once beside each DEL.
+    pub veth_floor: Vec<Duration>,
 }
 
 /// A whole run.
@@ -98,6 +100,7 @@ fn runner(
             add: Vec::with_capacity(opts.pods),
             del: Vec::with_capacity(opts.pods),
             max_rss_kib: 0,
+            veth_floor: Vec::with_capacity(opts.pods),
         },
         node: Node::create(netns_dir, label)?,
         chain: Chain::new(list, bin, opts.scenario.capability_args()),
@@ -217,6 +220,7 @@ fn del_one(r: &mut Runner, i: usize) -> Result<(), SweepError> {
             source,
         })?;
     r.side.del.push(cost.elapsed);
+    r.side.veth_floor.push(r.node.veth_delete_floor()?);
     r.side.max_rss_kib = r.side.max_rss_kib.max(cost.max_rss_kib);
     r.node.remove_pod(i)?;
     Ok(())
