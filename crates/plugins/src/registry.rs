@@ -32,6 +32,10 @@ pub const PLUGINS: &[Entry] = &[
         main: crate::loopback::main,
     },
     Entry {
+        name: "ptp",
+        main: crate::ptp::main,
+    },
+    Entry {
         name: "static",
         main: crate::static_ipam::main,
     },
@@ -117,12 +121,13 @@ mod tests {
         assert_eq!(by_arg.name, "static");
         let e = select(OsStr::new("/x/bridgez"), None).unwrap_err();
         assert!(
-            e.contains("\"bridgez\"") && e.contains("bridge, host-local, loopback, static, tuning"),
+            e.contains("\"bridgez\"")
+                && e.contains("bridge, host-local, loopback, ptp, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bridge, host-local, loopback, static, tuning"),
+            e.contains("known plugins: bridge, host-local, loopback, ptp, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

@@ -18,33 +18,12 @@ use super::gateway;
 use super::setup::{self, Bridge};
 use crate::common::configure::{self, IfaceSysctls};
 use crate::common::error::{internal, kernel};
+use crate::common::undo::Undo;
 use crate::common::veth::{self, Port, PortSpec};
 use crate::common::{ipam, netns};
 
 /// Pauses before each look at the host port's operational state, as the reference waits.
 const PORT_WAITS_MS: [u64; 5] = [0, 50, 500, 1000, 1000];
-
-/// What to undo when ADD fails after the veth pair exists.
-struct Undo<'a> {
-    veth: String,
-    ipam: Option<&'a str>,
-}
-
-impl Undo<'_> {
-    fn run(&self, host: &mut Netlink, args: &CmdArgs) {
-        if let Some(t) = self.ipam {
-            if let Err(e) = ipam::del(t, args) {
-                eprintln!("bridge: releasing the IPAM reservation after a failed ADD: {e}");
-            }
-        }
-        match host.link_delete(LinkId::Name(&self.veth)) {
-            Err(e) if !e.is_not_found() => {
-                eprintln!("bridge: deleting {:?} after a failed ADD: {e}", self.veth)
-            }
-            _ => {}
-        }
-    }
-}
 
 /// Runs ADD and returns the result in the configuration's version.
 pub fn add(args: &CmdArgs) -> Result<Value, CniError> {
@@ -55,12 +34,13 @@ pub fn add(args: &CmdArgs) -> Result<Value, CniError> {
     let bridge = setup::ensure_bridge(&mut host, &conf)?;
     let spec = PortSpec {
         ifname: &args.ifname,
-        master: bridge.index,
+        master: Some(bridge.index),
         mtu: conf.mtu,
         container_mac: conf.mac,
     };
     let port = veth::create_port(&mut host, &container, &spec)?;
     let mut undo = Undo {
+        plugin: "bridge",
         veth: port.host_name.clone(),
         ipam: None,
     };
@@ -154,7 +134,8 @@ fn configure_container(ctx: &Ctx<'_>, result: &V1Result) -> Result<(), CniError>
     let ifname = ctx.args.ifname.as_str();
     let sysctls = IfaceSysctls {
         ifname,
-        enable_dad: ctx.conf.enable_dad,
+        dad: Some(ctx.conf.enable_dad),
+        arp_notify: true,
         ipv6: result.ips.iter().any(|ip| ip.address.addr().is_ipv6()),
     };
     let (mut nl, written) = netns::enter(ctx.container, ctx.path, || {

@@ -8,6 +8,8 @@ use twill_cni::skel::CmdArgs;
 use twill_cni::CniError;
 use twill_kernel::MacAddr;
 
+use crate::common::netconf;
+
 /// The bridge used when the configuration names none.
 pub const DEFAULT_BRIDGE: &str = "cni0";
 
@@ -73,11 +75,7 @@ impl BridgeConf {
         refuse_not_yet(&o)?;
         let bridge = o.str("bridge")?.unwrap_or(DEFAULT_BRIDGE).to_owned();
         twill_kernel::link::check_name(&bridge).map_err(|why| invalid("bridge", why))?;
-        let mtu = match o.i64("mtu")? {
-            None | Some(0) => None,
-            Some(m) if (68..=65535).contains(&m) => u32::try_from(m).ok(),
-            Some(m) => return Err(invalid("mtu", format!("{m} is not between 68 and 65535"))),
-        };
+        let mtu = netconf::mtu(&o)?;
         let ipam = net.plugin.ipam.as_ref().map(|i| i.ipam_type.clone());
         let is_default_gateway = flag(&o, "isDefaultGateway")?;
         // As the reference: a default gateway implies a gateway, when there are addresses.
@@ -109,7 +107,7 @@ impl BridgeConf {
             disable_container_interface,
             port_isolation: flag(&o, "portIsolation")?,
             ipam,
-            dns: dns(&net),
+            dns: netconf::dns(&net),
             mac: mac(args, &net)?,
             net,
         })
@@ -140,17 +138,6 @@ fn refuse_not_yet(o: &Obj<'_>) -> Result<(), CniError> {
         }
     }
     Ok(())
-}
-
-fn dns(net: &NetConf) -> Option<Dns> {
-    let d = net.plugin.dns.as_ref()?;
-    let dns = Dns {
-        nameservers: d.nameservers.clone(),
-        domain: d.domain.clone().unwrap_or_default(),
-        search: d.search.clone(),
-        options: d.options.clone(),
-    };
-    (!dns.is_empty()).then_some(dns)
 }
 
 /// The MAC for the container interface, by precedence; each source's value must be a

@@ -21,8 +21,11 @@ const SETTLE_POLL: Duration = Duration::from_millis(20);
 pub struct IfaceSysctls<'a> {
     /// The interface.
     pub ifname: &'a str,
-    /// Run IPv6 duplicate address detection (`accept_dad=1`, `enhanced_dad=1`) or not.
-    pub enable_dad: bool,
+    /// Run IPv6 duplicate address detection (`accept_dad=1`, `enhanced_dad=1`) or not;
+    /// `None` leaves the kernel's setting alone.
+    pub dad: Option<bool>,
+    /// Announce address changes with gratuitous ARP (`arp_notify=1`).
+    pub arp_notify: bool,
     /// An IPv6 address will be added: make sure IPv6 is on for `lo` and the interface, and
     /// keep addresses when the link goes down.
     pub ipv6: bool,
@@ -33,13 +36,19 @@ pub struct IfaceSysctls<'a> {
 /// `accept_dad`), while failing to turn IPv6 on when an IPv6 address follows is an error.
 pub fn write_sysctls(s: &IfaceSysctls<'_>) -> Result<(), String> {
     let conf6 = |iface: &str, key: &str| format!("net/ipv6/conf/{iface}/{key}");
-    if s.enable_dad {
-        let _ = sysctl::write(&conf6(s.ifname, "enhanced_dad"), "1");
-        let _ = sysctl::write(&conf6(s.ifname, "accept_dad"), "1");
-    } else {
-        let _ = sysctl::write(&conf6(s.ifname, "accept_dad"), "0");
+    match s.dad {
+        Some(true) => {
+            let _ = sysctl::write(&conf6(s.ifname, "enhanced_dad"), "1");
+            let _ = sysctl::write(&conf6(s.ifname, "accept_dad"), "1");
+        }
+        Some(false) => {
+            let _ = sysctl::write(&conf6(s.ifname, "accept_dad"), "0");
+        }
+        None => {}
     }
-    let _ = sysctl::write(&format!("net/ipv4/conf/{}/arp_notify", s.ifname), "1");
+    if s.arp_notify {
+        let _ = sysctl::write(&format!("net/ipv4/conf/{}/arp_notify", s.ifname), "1");
+    }
     if s.ipv6 {
         for iface in ["lo", s.ifname] {
             let key = conf6(iface, "disable_ipv6");
@@ -98,6 +107,31 @@ pub fn addresses_for<'r>(
     Ok(mine)
 }
 
+/// The first gateway of each family among a result's addresses: where routes without a
+/// gateway of their own go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gateways {
+    /// The first IPv4 gateway.
+    pub v4: Option<IpAddr>,
+    /// The first IPv6 gateway.
+    pub v6: Option<IpAddr>,
+}
+
+impl Gateways {
+    /// The first gateway of each family in `ips`.
+    pub fn of(ips: &[&IpConfig]) -> Gateways {
+        let mut gws = Gateways::default();
+        for ip in ips {
+            match ip.gateway {
+                Some(gw @ IpAddr::V4(_)) if gws.v4.is_none() => gws.v4 = Some(gw),
+                Some(gw @ IpAddr::V6(_)) if gws.v6.is_none() => gws.v6 = Some(gw),
+                _ => {}
+            }
+        }
+        gws
+    }
+}
+
 /// Adds `ips` to interface `index`, brings it up, waits for IPv6 DAD when `settle` and an
 /// IPv6 gateway is present, and adds `routes` (a route without gateway goes through the
 /// first gateway of its family).
@@ -109,30 +143,49 @@ pub fn configure_iface(
     routes: &[V1Route],
     settle: bool,
 ) -> Result<(), CniError> {
-    let (mut v4gw, mut v6gw) = (None, None);
-    for ip in ips {
-        nl.addr_add(&address(index, prefix(&ip.address)?))
-            .map_err(|e| {
-                internal(format!(
-                    "failed to add IP addr {} to {ifname:?}: {e}",
-                    ip.address
-                ))
-            })?;
-        match ip.gateway {
-            Some(gw @ IpAddr::V4(_)) if v4gw.is_none() => v4gw = Some(gw),
-            Some(gw @ IpAddr::V6(_)) if v6gw.is_none() => v6gw = Some(gw),
-            _ => {}
-        }
-    }
+    add_addresses(nl, index, ifname, ips, AddrFlags::default())?;
     nl.link_set_up(LinkId::Index(index)).map_err(kernel)?;
-    if settle && v6gw.is_some() {
+    let gateways = Gateways::of(ips);
+    if settle && gateways.v6.is_some() {
         settle_addresses(nl, index, ifname)?;
     }
+    add_routes(nl, index, ifname, routes, gateways)
+}
+
+/// Adds `ips` to interface `index` with `flags` (IPv4 ones with their broadcast address).
+pub fn add_addresses(
+    nl: &mut Netlink,
+    index: u32,
+    ifname: &str,
+    ips: &[&IpConfig],
+    flags: AddrFlags,
+) -> Result<(), CniError> {
+    for ip in ips {
+        let addr = address(index, prefix(&ip.address)?).with_flags(flags);
+        nl.addr_add(&addr).map_err(|e| {
+            internal(format!(
+                "failed to add IP addr {} to {ifname:?}: {e}",
+                ip.address
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// Adds `routes` on interface `index`; one without a gateway goes through `gateways`' of its
+/// family, as the reference does.
+pub fn add_routes(
+    nl: &mut Netlink,
+    index: u32,
+    ifname: &str,
+    routes: &[V1Route],
+    gateways: Gateways,
+) -> Result<(), CniError> {
     for r in routes {
         let dst = prefix(&r.dst)?.network();
         let gw = r.gw.or(match dst.family() {
-            IpFamily::V4 => v4gw,
-            IpFamily::V6 => v6gw,
+            IpFamily::V4 => gateways.v4,
+            IpFamily::V6 => gateways.v6,
         });
         let route = kernel_route(r, dst, gw, index);
         nl.route_add(&route).map_err(|e| {

@@ -1,9 +1,13 @@
 //! What several plugins share: the container namespace, veth pairs, configuring addresses
-//! and routes inside the container, delegating to IPAM, and the kernel-to-CNI error edge.
+//! and routes inside the container, delegating to IPAM, the keys every plugin reads the same
+//! way, CHECK's steps, undoing a failed ADD, and the kernel-to-CNI error edge.
 
+pub mod check;
 pub mod configure;
 pub mod error;
 pub mod ipam;
+pub mod netconf;
 pub mod netns;
 pub mod random;
+pub mod undo;
 pub mod veth;

@@ -1,11 +1,12 @@
-//! A veth pair joining a container to a host bridge, made in one request.
+//! A veth pair joining a container to the host (to a host bridge, or point to point), made
+//! in one request.
 //!
 //! The reference plugins create the pair from inside the container's namespace and push the
 //! peer into the host, then bring both ends up and attach the host end to the bridge in
 //! separate steps. Here the pair is created from the host with the peer placed straight into
-//! the container's namespace, the host end attached to the bridge and up, and both MACs
-//! chosen, all in the creation request: the same outcome in one round trip, with no thread
-//! in the container's namespace needed for it.
+//! the container's namespace, the host end attached to its bridge (if any) and up, and both
+//! MACs chosen, all in the creation request: the same outcome in one round trip, with no
+//! thread in the container's namespace needed for it.
 
 use std::os::fd::AsFd;
 
@@ -23,8 +24,8 @@ const NAME_ATTEMPTS: usize = 10;
 pub struct PortSpec<'a> {
     /// The container-side name (`CNI_IFNAME`).
     pub ifname: &'a str,
-    /// The bridge's interface index.
-    pub master: u32,
+    /// The bridge's interface index; `None` leaves the host end unattached (point to point).
+    pub master: Option<u32>,
     /// MTU of both ends; the kernel's default when `None`.
     pub mtu: Option<u32>,
     /// The container end's MAC; random when `None`.
@@ -42,9 +43,9 @@ pub struct Port {
     pub container_mac: MacAddr,
 }
 
-/// Creates the pair: host end `vethXXXXXXXX` attached to `spec.master` and up, container end
-/// `spec.ifname` (down) in `container`. A clash of the random host name is retried with
-/// another; a clash of the container name is an error naming it.
+/// Creates the pair: host end `vethXXXXXXXX` attached to `spec.master` (when set) and up,
+/// container end `spec.ifname` (down) in `container`. A clash of the random host name is
+/// retried with another; a clash of the container name is an error naming it.
 pub fn create_port(
     host: &mut Netlink,
     container: &NetNs,
@@ -65,7 +66,11 @@ pub fn create_port(
         if let Some(mtu) = spec.mtu {
             link = link.mtu(mtu);
         }
-        match host.link_add_enslaved(&link, spec.master) {
+        let created = match spec.master {
+            Some(master) => host.link_add_enslaved(&link, master),
+            None => host.link_add(&link),
+        };
+        match created {
             Ok(()) => {
                 return Ok(Port {
                     host_name,

@@ -16,7 +16,14 @@ pub const TWILL_CNI: &str = env!("CARGO_BIN_EXE_twill-cni");
 /// Where Debian's `containernetworking-plugins` puts the reference plugins (v1.1.1).
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 /// Plugin names the multi-call binary answers to.
-pub const OURS: [&str; 5] = ["bridge", "host-local", "loopback", "static", "tuning"];
+pub const OURS: [&str; 6] = [
+    "bridge",
+    "host-local",
+    "loopback",
+    "ptp",
+    "static",
+    "tuning",
+];
 
 /// Which implementation runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -44,7 +44,8 @@ pub fn container(pod: &mut Ns, ifname: &str) -> Value {
         .map(|r| {
             json!({"dst": r.dst.to_string(), "gw": r.gateway.map(|g| g.to_string()),
                    "dev": r.oif.map(|o| o == link.index), "scope": r.scope.map(|s| s.0),
-                   "proto": r.protocol.0, "metric": r.priority})
+                   "proto": r.protocol.0, "metric": r.priority,
+                   "src": r.prefsrc.map(|a| a.to_string())})
         })
         .collect();
     routes.sort_by_key(|v| v.to_string());
@@ -97,6 +98,47 @@ pub fn host(host: &mut Ns, bridge: &str) -> Value {
         "addrs": global_addrs(host, br.index),
         "accept_ra": sysctl(host, &format!("net/ipv6/conf/{bridge}/accept_ra")),
         "ports": ports,
+        "ip_forward": sysctl(host, "net/ipv4/ip_forward"),
+        "ipv6_forwarding": sysctl(host, "net/ipv6/conf/all/forwarding"),
+    })
+}
+
+/// The host side of routed attachments (ptp): every veth (up, MTU, global addresses,
+/// accept_ra, name shape), the main table's routes (without IPv6 link-local ones; the
+/// interface shown as its kind) and the forwarding sysctls.
+pub fn routed_host(host: &mut Ns) -> Value {
+    let links = host.nl.link_list().unwrap();
+    let mut veths = Vec::new();
+    for l in links.iter().filter(|l| l.kind.as_deref() == Some("veth")) {
+        veths.push(json!({
+            "up": l.is_up(), "mtu": l.mtu, "addrs": global_addrs(host, l.index),
+            "accept_ra": sysctl(host, &format!("net/ipv6/conf/{}/accept_ra", l.name)),
+            "name_ok": l.name.starts_with("veth") && l.name.len() == 12,
+        }));
+    }
+    veths.sort_by_key(|v| v.to_string());
+    let kind_of = |index: u32| {
+        links
+            .iter()
+            .find(|l| l.index == index)
+            .map(|l| l.kind.clone().unwrap_or_else(|| l.name.clone()))
+    };
+    let mut routes: Vec<Value> = host
+        .nl
+        .route_list(None, Some(TABLE_MAIN))
+        .unwrap()
+        .into_iter()
+        .filter(|r| !r.dst.addr().to_string().starts_with("fe80"))
+        .map(|r| {
+            json!({"dst": r.dst.to_string(), "gw": r.gateway.map(|g| g.to_string()),
+                   "dev": r.oif.and_then(kind_of), "scope": r.scope.map(|s| s.0),
+                   "proto": r.protocol.0, "metric": r.priority})
+        })
+        .collect();
+    routes.sort_by_key(|v| v.to_string());
+    json!({
+        "veths": veths,
+        "routes": routes,
         "ip_forward": sysctl(host, "net/ipv4/ip_forward"),
         "ipv6_forwarding": sysctl(host, "net/ipv6/conf/all/forwarding"),
     })

@@ -1,0 +1,34 @@
+//! DEL: release the IPAM reservation first (it needs no namespace), then delete the
+//! container's interface (the host end, its gateway addresses and its routes go with it).
+//! Succeeds when the namespace, the interface or the reservation are already gone, and on
+//! repeats.
+
+use twill_cni::config::NetConf;
+use twill_cni::skel::CmdArgs;
+use twill_cni::CniError;
+use twill_kernel::LinkId;
+
+use crate::common::error::kernel;
+use crate::common::{ipam, netns};
+
+/// Runs DEL. Keys ADD refuses are not refused here, and neither is a missing `ipam` (no ADD
+/// of such a configuration reserved anything): a DEL must be able to clean up after any
+/// ADD, failed ones included, or the runtime retries it forever.
+pub fn del(args: &CmdArgs) -> Result<(), CniError> {
+    let net = NetConf::from_value(&args.config)?;
+    // The interface is removed even when the release fails; the release's error is then
+    // reported, so the runtime retries (both steps are idempotent).
+    let released = match &net.plugin.ipam {
+        Some(i) => ipam::del(&i.ipam_type, args),
+        None => Ok(()),
+    };
+    if let Some(path) = args.netns.as_deref() {
+        if let Some((_ns, mut nl)) = netns::open_for_del(path)? {
+            match nl.link_delete(LinkId::Name(&args.ifname)) {
+                Err(e) if !e.is_not_found() => return Err(kernel(e)),
+                _ => {}
+            }
+        }
+    }
+    released
+}
