@@ -4,8 +4,8 @@
 # Everything happens inside network namespaces this script creates: a "node" namespace plays the
 # host, and each pod is a namespace of its own; the machine's own namespace is never touched.
 # The chain runner is twill's exec layer (crates/cni/src/exec); the plugins it drives are the
-# ones on CNI_PATH (default: the reference plugins in /usr/lib/cni until twill's own plugins are
-# installed).
+# ones on CNI_PATH (`make demo` installs twill's into a scratch directory and points it there;
+# the default here is the reference plugins in /usr/lib/cni).
 set -euo pipefail
 
 chain=${1:?usage: demo.sh PATH-TO-CHAIN-RUNNER}
