@@ -29,13 +29,13 @@ pub struct Cli {
 
 /// Options accepted by every subcommand (before or after its name).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
-    /// Print JSON instead of tables and messages (errors too, as a CNI error object on stdout)
+    /// Print JSON for scripts (errors too, as a CNI error object on stdout)
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Network configuration directories, searched in order (`:`-separated in NETCONFPATH);
-    /// `twill net create` writes into the first
+    /// Network configuration directories, in search order (`net create` writes to the first)
     #[arg(
         long = "net-config-dir",
         value_name = "DIR",
@@ -46,7 +46,7 @@ pub struct Global {
     )]
     pub conf_dirs: Vec<PathBuf>,
 
-    /// Plugin directories, searched in order (`:`-separated in CNI_PATH)
+    /// Plugin directories, in search order
     #[arg(
         long = "cni-path",
         value_name = "DIR",
@@ -67,7 +67,7 @@ pub struct Global {
     )]
     pub cache_dir: PathBuf,
 
-    /// Where `twill run` keeps its run-state files and the embedded default network
+    /// Run-state files of `twill run` and the embedded default network
     #[arg(
         long = "state-dir",
         value_name = "DIR",
@@ -77,7 +77,7 @@ pub struct Global {
     )]
     pub state_dir: PathBuf,
 
-    /// Where `twill run` creates its named network namespaces (as `ip netns` does)
+    /// Where `twill run` creates named network namespaces
     #[arg(
         long = "netns-dir",
         value_name = "DIR",
@@ -250,6 +250,9 @@ pub struct NetCreateArgs {
     /// Isolate pods from each other (bridge: port isolation; macvlan: private mode)
     #[arg(long)]
     pub isolate: bool,
+    /// No default route through this network (for a pod's second network)
+    #[arg(long = "no-default-route")]
+    pub no_default_route: bool,
     /// Bridge name (bridge driver) [default: the first free twillN]
     #[arg(long, value_name = "IFNAME")]
     pub bridge: Option<String>,

@@ -65,6 +65,14 @@ impl Ctx {
         self.state_dir.join("net.d")
     }
 
+    /// host-local's `dataDir` for the configurations twill writes: unset (host-local's own
+    /// default, /var/lib/cni/networks) with libcni's cache directory, otherwise beside the
+    /// cache — so a private cache directory keeps its address reservations private too.
+    pub fn ipam_data_dir(&self) -> Option<PathBuf> {
+        (self.cache_dir != std::path::Path::new(twill_runtime::cache::DEFAULT_CACHE_DIR))
+            .then(|| self.cache_dir.join("networks"))
+    }
+
     /// Where run-state files live.
     pub fn runs_dir(&self) -> PathBuf {
         self.state_dir.join("runs")

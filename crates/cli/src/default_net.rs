@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use twill_cni::Version;
-use twill_runtime::cache::DEFAULT_CACHE_DIR;
 use twill_runtime::{ConfDir, NetworkList};
 
 use crate::context::Ctx;
@@ -69,8 +68,7 @@ pub fn ensure(ctx: &Ctx) -> Result<NetworkList> {
     if !path.exists() {
         let version = versions::newest_common(&ctx.quiet_runtime(), &PLUGINS)
             .context("writing the embedded default network")?;
-        let data_dir =
-            (ctx.cache_dir != Path::new(DEFAULT_CACHE_DIR)).then(|| ctx.cache_dir.join("networks"));
+        let data_dir = ctx.ipam_data_dir();
         let bytes = crate::output::pretty(&conflist(version, data_dir.as_deref()), b"  ");
         let dir = ctx.default_net_dir();
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;

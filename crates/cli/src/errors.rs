@@ -117,6 +117,21 @@ fn automatic_hint(msg: &str, cni_path: &str) -> Option<String> {
              there, `make install` installs twill's plugins into /opt/cni/bin"
         ));
     }
+    if msg.contains("File exists") && (msg.contains("0.0.0.0/0") || msg.contains("::/0")) {
+        return Some(
+            "two networks of this namespace both add a default route; create the second \
+             with `twill net create NAME --no-default-route`, or drop its default route"
+                .to_owned(),
+        );
+    }
+    if msg.contains("has no cached result") {
+        return Some(
+            "`twill ls` lists the attachments; without --container-id the ID is derived from \
+             the NETNS path, so give the same path (or the same --container-id and -i) as to \
+             `twill add`"
+                .to_owned(),
+        );
+    }
     let denied = [
         "Operation not permitted",
         "Permission denied",

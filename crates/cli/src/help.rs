@@ -14,15 +14,15 @@ environment. `run` starts a command in a fresh network namespace; `net` manages 
 
 pub const TOP_EXAMPLES: &str = "\
 Examples:
-  twill run -- ip addr                    # a shell-less pod on the default network
+  twill run -- ip addr                    # a fresh namespace on the default network
   twill net create web --subnet 10.89.7.0/24
   twill run --net web --name api -- ./server
   twill add web /run/netns/pod1           # what cnitool add does
   twill ls                                # live attachments and their addresses
   twill gc                                # release what crashed pods leaked
 
-Environment: NETCONFPATH, CNI_PATH, CNI_IFNAME, CNI_ARGS, CAP_ARGS (as cnitool),
-TWILL_CACHE_DIR, TWILL_STATE_DIR, TWILL_NETNS_DIR.";
+Environment: NETCONFPATH and CNI_PATH (`:`-separated lists), CNI_IFNAME, CNI_ARGS and
+CAP_ARGS as cnitool reads them; TWILL_CACHE_DIR, TWILL_STATE_DIR, TWILL_NETNS_DIR.";
 
 pub const ADD: &str = "\
 Runs the network's plugins in order (ADD), caches the result and prints it.
@@ -120,6 +120,7 @@ Examples:
   twill net create web
   twill net create web --subnet 10.89.7.0/24 --gateway 10.89.7.254 --mtu 1400
   twill net create dual --ipv6 fd00:89:7::/64
+  twill net create backend --no-default-route     # a pod's second network
   twill net create routed --driver ptp
   twill net create lan --driver macvlan --master eth0 --subnet 192.168.1.0/24";
 

@@ -1,6 +1,7 @@
 //! The configurations `twill net create` writes.
 
 use std::net::IpAddr;
+use std::path::Path;
 
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
@@ -166,7 +167,13 @@ fn free_subnet(taken: &Taken) -> Result<Cidr> {
 }
 
 /// The configuration of a new network.
-pub fn build(a: &NetCreateArgs, subnets: &[Subnet], bridge: &str, version: Version) -> Value {
+pub fn build(
+    a: &NetCreateArgs,
+    subnets: &[Subnet],
+    bridge: &str,
+    version: Version,
+    data_dir: Option<&Path>,
+) -> Value {
     let ranges: Vec<Value> = subnets
         .iter()
         .map(|(c, gw)| {
@@ -179,9 +186,13 @@ pub fn build(a: &NetCreateArgs, subnets: &[Subnet], bridge: &str, version: Versi
         .collect();
     let routes: Vec<Value> = subnets
         .iter()
+        .filter(|_| !a.no_default_route)
         .map(|(c, _)| json!({"dst": if c.addr.is_ipv4() { "0.0.0.0/0" } else { "::/0" }}))
         .collect();
-    let ipam = json!({"type": "host-local", "ranges": ranges, "routes": routes});
+    let mut ipam = json!({"type": "host-local", "ranges": ranges, "routes": routes});
+    if let Some(dir) = data_dir {
+        crate::output::set(&mut ipam, "dataDir", dir.to_string_lossy().into_owned());
+    }
     let mut plugin = json!({"type": main_type(a.driver)});
     match a.driver {
         Driver::Bridge => {

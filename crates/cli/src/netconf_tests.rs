@@ -30,7 +30,7 @@ fn defaults_pick_a_free_subnet_and_bridge() {
     let (subnets, bridge) = check(&a, &used).unwrap();
     assert_eq!(subnets[0].0.to_string(), "10.89.1.0/24");
     assert_eq!(bridge, "twill2");
-    let conf = build(&a, &subnets, &bridge, Version::V1_1_0);
+    let conf = build(&a, &subnets, &bridge, Version::V1_1_0, None);
     let net = NetworkList::from_bytes(conf.to_string().as_bytes()).unwrap();
     assert_eq!(net.version(), Version::V1_1_0);
     assert_eq!(conf["plugins"][0]["isGateway"], true);
@@ -52,7 +52,7 @@ fn explicit_dual_stack_with_gateway_mtu_and_isolation() {
         "--isolate",
     ]);
     let (subnets, bridge) = check(&a, &Taken::default()).unwrap();
-    let conf = build(&a, &subnets, &bridge, Version::V1_0_0);
+    let conf = build(&a, &subnets, &bridge, Version::V1_0_0, None);
     let p = &conf["plugins"][0];
     assert_eq!(p["ipam"]["ranges"][0][0]["gateway"], "10.9.0.254");
     assert_eq!(p["ipam"]["ranges"][1][0]["subnet"], "fd00:9::/64");
@@ -105,7 +105,7 @@ fn macvlan_isolation_is_private_mode() {
         "--isolate",
     ]);
     let (subnets, bridge) = check(&a, &Taken::default()).unwrap();
-    let conf = build(&a, &subnets, &bridge, Version::V1_0_0);
+    let conf = build(&a, &subnets, &bridge, Version::V1_0_0, None);
     assert_eq!(conf["plugins"][0]["mode"], "private");
     assert_eq!(conf["plugins"][0]["master"], "eth0");
     assert!(conf["plugins"][0].get("bridge").is_none());

@@ -41,7 +41,13 @@ pub fn create(ctx: &Ctx, a: &NetCreateArgs) -> Result<()> {
     let runtime = ctx.quiet_runtime();
     let version = versions::newest_common(&runtime, &netconf::plugin_types(a.driver))
         .map_err(|e| missing_driver(e, a.driver, ctx))?;
-    let conf = netconf::build(a, &subnets, &bridge, version);
+    let conf = netconf::build(
+        a,
+        &subnets,
+        &bridge,
+        version,
+        ctx.ipam_data_dir().as_deref(),
+    );
     let text = format!("{}\n", output::pretty(&conf, b"  "));
     let net = NetworkList::from_bytes(text.as_bytes())?;
     runtime.validate(&net)?;
