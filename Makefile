@@ -25,7 +25,9 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# The CLI's tests run the plugin binary built beside `twill`: build the workspace first.
 unit:
+	$(CARGO) build --workspace
 	$(CARGO) test --workspace --all-targets
 
 goldens:
@@ -34,10 +36,11 @@ goldens:
 deny:
 	cargo deny --log-level error check licenses bans sources
 
-# The plugins: one binary in CNI_BIN_DIR and a symlink per plugin name.
+# The plugins: one binary in CNI_BIN_DIR and a symlink per plugin name; `twill` in PREFIX/bin.
 install:
-	$(CARGO) build --release -p twill-plugins
-	install -d "$(DESTDIR)$(CNI_BIN_DIR)"
+	$(CARGO) build --release -p twill-plugins -p twill-cli
+	install -d "$(DESTDIR)$(CNI_BIN_DIR)" "$(DESTDIR)$(PREFIX)/bin"
+	install -m 0755 target/release/twill "$(DESTDIR)$(PREFIX)/bin/twill"
 	install -m 0755 target/release/twill-cni "$(DESTDIR)$(CNI_BIN_DIR)/twill-cni"
 	for p in $$(target/release/twill-cni --list); do \
 		ln -sfn twill-cni "$(DESTDIR)$(CNI_BIN_DIR)/$$p"; \
