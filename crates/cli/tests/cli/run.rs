@@ -211,3 +211,50 @@ fn a_live_run_survives_gc() {
     assert_eq!(status.code(), Some(128 + libc::SIGINT));
     assert_clean(&sb);
 }
+
+/// A plugin that takes its time on ADD (after writing a marker), so `twill run` can be killed
+/// between two plugins of a chain; every other command succeeds at once.
+const SLOW_PLUGIN: &str = r#"#!/bin/sh
+cat >/dev/null
+case "$CNI_COMMAND" in
+ADD) touch "$(dirname "$0")/slow-add-started"; sleep 3 ;;
+VERSION) echo '{"cniVersion":"1.1.0","supportedVersions":["0.4.0","1.0.0","1.1.0"]}' ;;
+esac
+"#;
+
+#[test]
+fn sigkill_between_two_plugins_of_a_chain_then_gc_leaves_nothing_behind() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let slow = sb.tmp.join("bin/slow");
+    std::fs::write(&slow, SLOW_PLUGIN).unwrap();
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ipam = sb.tmp.join("chain-ipam");
+    sb.write_conflist(&json!({
+        "cniVersion": "1.1.0",
+        "name": "chain",
+        "plugins": [
+            {"type": "bridge", "bridge": "twill-chain", "isGateway": true,
+             "ipam": {"type": "host-local", "dataDir": ipam,
+                      "ranges": [[{"subnet": "10.30.0.0/24"}]]}},
+            {"type": "slow"},
+        ],
+    }));
+    let mut run = sb.spawn_twill(&["run", "--name", "torn", "--net", "chain", "--", "true"]);
+    let started = sb.tmp.join("bin/slow-add-started");
+    sb.wait_for(20, "the second plugin's ADD", || started.exists());
+    // The bridge plugin is done: a veth in the host, an address reserved, nothing cached.
+    assert_eq!(sb.reserved(&ipam.join("chain")).len(), 1);
+    assert!(sb.host_links().iter().any(|l| l.starts_with("veth")));
+    assert!(sb.cache_files().is_empty());
+    run.kill().unwrap();
+    run.wait().unwrap();
+
+    let gc = sb.twill(&["--json", "gc"]);
+    assert_eq!(gc.json()["runs"], json!(["torn"]), "{gc:?}");
+    assert!(sb.namespaces().is_empty(), "{:?}", sb.namespaces());
+    assert!(sb.reserved(&ipam.join("chain")).is_empty());
+    let links = sb.host_links();
+    assert!(!links.iter().any(|l| l.starts_with("veth")), "{links:?}");
+    assert!(crate::support::list(&sb.state().join("runs")).is_empty());
+}
