@@ -43,6 +43,20 @@ fn scan(dirs: &[PathBuf]) -> Vec<Found> {
     out
 }
 
+/// twill's multi-call plugin binary, installed beside its symlinks.
+const MULTI_CALL: &str = "twill-cni";
+
+/// The gist of a VERSION failure for a table cell: what follows the `failed (version):`
+/// prefix, first line, at most 60 characters.
+fn short(msg: &str) -> String {
+    let gist = msg.rsplit_once("(version): ").map_or(msg, |(_, g)| g);
+    let line = gist.lines().next().unwrap_or_default();
+    match line.char_indices().nth(60) {
+        Some((i, _)) => format!("{}…", line.get(..i).unwrap_or(line)),
+        None => line.to_owned(),
+    }
+}
+
 fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
@@ -89,9 +103,10 @@ pub fn plugins(ctx: &Ctx) -> Result<()> {
                 .filter_map(Value::as_str)
                 .collect::<Vec<_>>()
                 .join(","),
+            None if r["name"] == MULTI_CALL => "(the binary behind twill's plugins)".to_owned(),
             None => format!(
-                "not a plugin? ({})",
-                r["error"].as_str().unwrap_or_default()
+                "not a plugin: {}",
+                short(r["error"].as_str().unwrap_or_default())
             ),
         };
         let mut path = r["path"].as_str().unwrap_or_default().to_owned();
@@ -106,4 +121,16 @@ pub fn plugins(ctx: &Ctx) -> Result<()> {
     }
     output::print(&t.render())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_keeps_the_gist() {
+        let m = "plugin type=\"x\" failed (version): version info: not valid JSON\nmore";
+        assert_eq!(short(m), "version info: not valid JSON");
+        assert_eq!(short(&"y".repeat(70)).chars().count(), 61);
+    }
 }
