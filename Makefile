@@ -25,7 +25,7 @@ build:
 	$(CARGO) build --workspace --all-targets
 
 release:
-	$(STATIC) $(CARGO) build --release --target $(HOST) -p twill-plugins -p twill-bench
+	$(STATIC) $(CARGO) build --release --target $(HOST) -p twill-plugins -p twill-bench -p twill-cli
 
 # Everything CI proves: formatting, lints, unit + integration + differential tests, the result
 # goldens re-proven against Go's libcni, the licence policy, and a short run of every fuzz target.
@@ -35,7 +35,9 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# The CLI's tests run the plugin binary built beside `twill`: build the workspace first.
 unit:
+	$(CARGO) build --workspace
 	$(CARGO) test --workspace --all-targets
 
 goldens:
@@ -44,9 +46,10 @@ goldens:
 deny:
 	cargo deny --log-level error check licenses bans sources
 
-# The plugins: one binary in CNI_BIN_DIR and a symlink per plugin name.
+# The plugins: one binary in CNI_BIN_DIR and a symlink per plugin name; `twill` in PREFIX/bin.
 install: release
-	install -d "$(DESTDIR)$(CNI_BIN_DIR)"
+	install -d "$(DESTDIR)$(CNI_BIN_DIR)" "$(DESTDIR)$(PREFIX)/bin"
+	install -m 0755 $(RELEASE_DIR)/twill "$(DESTDIR)$(PREFIX)/bin/twill"
 	install -m 0755 $(RELEASE_DIR)/twill-cni "$(DESTDIR)$(CNI_BIN_DIR)/twill-cni"
 	for p in $$($(RELEASE_DIR)/twill-cni --list); do \
 		ln -sfn twill-cni "$(DESTDIR)$(CNI_BIN_DIR)/$$p"; \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proves `make install PREFIX=… CNI_BIN_DIR=…`: installs into a scratch directory and checks
-# that every plugin name is there and answers VERSION as a CNI plugin.
+# that the CLI runs and every plugin name is there and answers VERSION as a CNI plugin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch=$(mktemp -d)
@@ -15,4 +15,5 @@ for name in $names; do
         *) echo "install-check: $name answered VERSION with: $out" >&2; exit 1 ;;
     esac
 done
-echo "install-check: $(echo $names | wc -w) plugins installed and answering VERSION"
+"$scratch/prefix/bin/twill" --help >/dev/null || { echo "install-check: twill --help failed" >&2; exit 1; }
+echo "install-check: twill and $(echo $names | wc -w) plugins installed, each answering"
