@@ -11,5 +11,7 @@
 )]
 
 mod bridge;
+mod chains;
+mod differential;
 mod host_local;
 mod support;
