@@ -11,6 +11,7 @@
 )]
 
 mod bridge;
+mod chain_interop;
 mod chains;
 mod differential;
 mod host_local;
