@@ -6,6 +6,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use twill_kernel::NetNs;
@@ -39,6 +40,8 @@ exit 0\n";
 pub struct Host {
     pub root: TempDir,
     pub ns: NetNs,
+    /// Where the host namespace is mounted, for another process to open.
+    pub ns_path: std::path::PathBuf,
     pub name: String,
 }
 
@@ -73,9 +76,14 @@ impl Host {
         let sleeper = root.join("bin/sleeper");
         std::fs::write(&sleeper, SLEEPER).unwrap();
         std::fs::set_permissions(&sleeper, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let (ns, _) = sandbox.ns(tag);
+        let (ns, ns_path) = sandbox.ns(tag);
         let name = conflist["name"].as_str().unwrap().to_owned();
-        Host { root, ns, name }
+        Host {
+            root,
+            ns,
+            ns_path,
+            name,
+        }
     }
 
     pub fn net(&self) -> NetworkList {
@@ -170,7 +178,8 @@ impl Go<'_> {
         for var in ["CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME"] {
             cmd.env_remove(var);
         }
-        enter_in_child(&mut cmd, h.ns.as_fd_owned());
+        use std::os::fd::AsFd;
+        enter_in_child(&mut cmd, h.ns.as_fd().try_clone_to_owned().unwrap());
         let out = cmd.output().unwrap();
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -201,14 +210,17 @@ impl Go<'_> {
     }
 }
 
-trait OwnedNs {
-    fn as_fd_owned(&self) -> std::os::fd::OwnedFd;
-}
-
-impl OwnedNs for NetNs {
-    fn as_fd_owned(&self) -> std::os::fd::OwnedFd {
-        use std::os::fd::AsFd;
-        self.as_fd().try_clone_to_owned().unwrap()
+/// Waits until `ns` has `n` veth links: the kernel tears a deleted namespace down
+/// asynchronously, so a gone container's host-side veth may outlive it for a moment.
+pub fn wait_for_veths(ns: &NetNs, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let links = in_ns(ns, "ip", &["-o", "link"]);
+        if links.lines().filter(|l| l.contains("veth")).count() == n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "expected {n} veths:\n{links}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

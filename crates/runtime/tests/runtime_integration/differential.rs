@@ -5,7 +5,9 @@
 use serde_json::{json, Value};
 use twill_runtime::GcAttachment;
 
-use crate::chains::{assert_gone, att, container_chains, normalized, ns_state, Host};
+use crate::chains::{
+    assert_gone, att, container_chains, normalized, ns_state, wait_for_veths, Host,
+};
 use crate::support::Sandbox;
 
 /// One chain to compare.
@@ -101,6 +103,9 @@ fn differential(spec: &Spec) {
     drop((o2, g2));
     sb.remove(&o2_path);
     sb.remove(&g2_path);
+    for host in [&ours, &go] {
+        wait_for_veths(&host.ns, 1);
+    }
     rt.gc(&net, &[GcAttachment::new("ctr1", "eth0")]).unwrap();
     go.go(caps).gc(&["ctr1/eth0"]).unwrap();
     let ip1 = ctrs[0].1.clone();
