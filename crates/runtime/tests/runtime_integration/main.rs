@@ -11,5 +11,9 @@
 )]
 
 mod bridge;
+mod chain_interop;
+mod chains;
+mod crash;
+mod differential;
 mod host_local;
 mod support;

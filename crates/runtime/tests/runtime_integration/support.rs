@@ -149,7 +149,7 @@ impl DriverRun<'_> {
 }
 
 /// Makes `cmd`'s child enter the namespace `ns` before it executes.
-fn enter_in_child(cmd: &mut Command, ns: OwnedFd) {
+pub fn enter_in_child(cmd: &mut Command, ns: OwnedFd) {
     let fd = ns.as_raw_fd();
     // SAFETY: the closure runs in the forked child before exec and calls only setns(2), which
     // is async-signal-safe; `ns` is moved into the closure, so the descriptor stays open until
@@ -255,6 +255,16 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// Deletes the namespace at `path` now, as when a container is gone (it lives on while
+    /// a descriptor of it is open: drop the `NetNs` first).
+    pub fn remove(&mut self, path: &Path) {
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        self.dir.delete(&name).unwrap();
+        self.names.retain(|n| *n != name);
+    }
+}
+
 impl Drop for Sandbox {
     fn drop(&mut self) {
         for name in self.names.drain(..) {
@@ -275,4 +285,53 @@ pub fn allocations(data_dir: &Path, net: &str) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
+}
+
+/// Runs `program args` inside `ns` (not the machine's own namespace); its stdout. A failure
+/// fails the test, naming what to install when the program is missing.
+pub fn in_ns(ns: &NetNs, program: &str, args: &[&str]) -> String {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    enter_in_child(&mut cmd, ns.as_fd().try_clone_to_owned().unwrap());
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}): run scripts/setup.sh (as root)"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Our multi-call plugin binary, `twill-cni`, built beside the test executable (`cargo test
+/// --workspace` builds it for the plugin crate's tests); built here when it is missing.
+pub fn twill_cni() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            // <target>/<profile>/deps/<this test> -> <target>/<profile>/twill-cni
+            let exe = std::env::current_exe().unwrap();
+            let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
+            let bin = profile_dir.join("twill-cni");
+            if !bin.is_file() {
+                let profile = match profile_dir.file_name().unwrap().to_str().unwrap() {
+                    "debug" => "dev".to_owned(),
+                    other => other.to_owned(),
+                };
+                let status = Command::new(env!("CARGO"))
+                    .args(["build", "-q", "-p", "twill-plugins", "--bin", "twill-cni"])
+                    .args(["--profile", &profile])
+                    .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
+                    .current_dir(env!("CARGO_MANIFEST_DIR"))
+                    .status()
+                    .unwrap();
+                assert!(
+                    status.success() && bin.is_file(),
+                    "cannot build twill-cni: run `cargo build -p twill-plugins`"
+                );
+            }
+            bin
+        })
+        .clone()
 }
