@@ -137,7 +137,14 @@ fn plugins_lists_versions_of_ours_and_the_reference() {
         .collect();
     assert_eq!(
         names,
-        ["bridge", "host-local", "loopback", "static", "tuning"]
+        [
+            "bridge",
+            "host-local",
+            "loopback",
+            "ptp",
+            "static",
+            "tuning"
+        ]
     );
 
     let reference = sb

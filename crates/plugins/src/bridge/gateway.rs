@@ -98,7 +98,12 @@ pub fn apply(
         sysctl::write(key, "1")
             .map_err(|e| internal(format!("failed to enable forwarding: {e}")))?;
     }
-    if let Some(mac) = mac {
+    if let Some(mut mac) = mac {
+        // A bridge whose last port has left reports an all-zero address, which the kernel
+        // refuses to set; pin a fresh one instead, so the gateway's MAC is stable from now on.
+        if mac.0 == [0; 6] {
+            mac = crate::common::random::mac()?;
+        }
         nl.link_set_mac(LinkId::Index(index), mac)
             .map_err(|e| internal(format!("could not set bridge's mac: {e}")))?;
     }
