@@ -18,6 +18,7 @@ mod common;
 mod fixtures;
 
 mod elements;
+mod families;
 mod objects;
 mod skeleton;
 mod traffic;
