@@ -9,6 +9,9 @@
 //! * [`netns`]: network namespaces — open, create and delete named ones, run a closure
 //!   inside one on a dedicated thread, open a netlink socket inside one.
 //! * [`sysctl`]: per-namespace `/proc/sys/net` values.
+//! * [`nft`]: nf_tables over `NETLINK_NETFILTER` — tables, chains, sets and maps, elements,
+//!   rules from a typed expression model, atomic batches, listing, and the per-network
+//!   skeleton that is installed once and verified with one request.
 //!
 //! Two rules shape the crate. First, the calling thread never changes namespace: work that
 //! must happen inside one runs on a short-lived thread ([`NetNs::run`]), and a netlink socket
@@ -25,6 +28,7 @@ pub mod link;
 pub mod link_ext;
 pub mod net;
 pub mod netns;
+pub mod nft;
 pub mod nl;
 pub mod route;
 pub mod sysctl;

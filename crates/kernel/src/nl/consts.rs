@@ -8,6 +8,8 @@
 // ---- netlink.h ----
 /// Protocol number of the routing family.
 pub const NETLINK_ROUTE: i32 = 0;
+/// Protocol number of nfnetlink (nf_tables, conntrack, …).
+pub const NETLINK_NETFILTER: i32 = 12;
 /// Socket option: do not echo the request in error replies.
 pub const NETLINK_CAP_ACK: i32 = 10;
 /// Socket option: ask for extended ACKs (an error message and offset as TLVs).
@@ -42,6 +44,8 @@ pub const NLM_F_REPLACE: u16 = 0x100;
 pub const NLM_F_EXCL: u16 = 0x200;
 /// NEW flag: create the object if it does not exist.
 pub const NLM_F_CREATE: u16 = 0x400;
+/// NEW flag: add to the end of the list (nf_tables rules).
+pub const NLM_F_APPEND: u16 = 0x800;
 /// ACK flag: the echoed request was capped to its header.
 pub const NLM_F_CAPPED: u16 = 0x100;
 /// ACK flag: extended ACK TLVs follow the echoed request.

@@ -7,6 +7,7 @@
 pub mod attr;
 pub mod consts;
 pub mod message;
+mod raw;
 pub mod reply;
 pub mod socket;
 

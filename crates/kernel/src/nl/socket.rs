@@ -1,4 +1,5 @@
-//! The `NETLINK_ROUTE` socket: open, send a request, read its reply.
+//! The netlink socket (`NETLINK_ROUTE` by default, any protocol through
+//! [`Netlink::open_protocol`]): open, send a request, read its reply.
 //!
 //! A socket belongs to the network namespace of the thread that created it, for its whole
 //! life. To work on another namespace, open the socket there ([`crate::NetNs::netlink`]) and use
@@ -27,23 +28,29 @@ const RECV_BUFFER: usize = 32 * 1024;
 /// A synchronous rtnetlink socket, bound to the namespace it was opened in.
 #[derive(Debug)]
 pub struct Netlink {
-    fd: OwnedFd,
+    pub(super) fd: OwnedFd,
     port: u32,
-    seq: u32,
-    buf: Vec<u8>,
+    pub(super) seq: u32,
+    pub(super) buf: Vec<u8>,
     interrupted_dumps: u64,
 }
 
 impl Netlink {
     /// Opens and binds a `NETLINK_ROUTE` socket in the calling thread's network namespace.
     pub fn open() -> Result<Netlink> {
+        Netlink::open_protocol(NETLINK_ROUTE)
+    }
+
+    /// Opens and binds a netlink socket of `protocol` (`NETLINK_ROUTE`, `NETLINK_NETFILTER`,
+    /// …) in the calling thread's network namespace.
+    pub fn open_protocol(protocol: i32) -> Result<Netlink> {
         let fail = |e| Error::io("open", "netlink socket", e);
         // SAFETY: plain socket(2) call with constant arguments; the result is checked.
         let raw = unsafe {
             libc::socket(
                 libc::AF_NETLINK,
                 libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                NETLINK_ROUTE,
+                protocol,
             )
         };
         if raw < 0 {
@@ -246,7 +253,7 @@ impl Netlink {
         }
     }
 
-    fn recv_flags(&mut self, flags: libc::c_int) -> io::Result<usize> {
+    pub(super) fn recv_flags(&mut self, flags: libc::c_int) -> io::Result<usize> {
         loop {
             // SAFETY: `self.buf` is valid for writes of its whole length.
             let n = unsafe {
