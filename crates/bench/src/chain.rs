@@ -51,6 +51,7 @@ pub struct Chain {
     list: NetConfList,
     cni_path: PathBuf,
     capability_args: Map<String, Value>,
+    metrics: PathBuf,
 }
 
 /// One attachment: where and who.
@@ -66,11 +67,18 @@ pub struct Attachment<'a> {
 
 impl Chain {
     /// A chain of `list` run from the plugins in `cni_path`.
-    pub fn new(list: NetConfList, cni_path: PathBuf, capability_args: Map<String, Value>) -> Chain {
+    /// `metrics` is a scratch file the launcher reports each exec's cost through.
+    pub fn new(
+        list: NetConfList,
+        cni_path: PathBuf,
+        capability_args: Map<String, Value>,
+        metrics: PathBuf,
+    ) -> Chain {
         Chain {
             list,
             cni_path,
             capability_args,
+            metrics,
         }
     }
 
@@ -99,7 +107,7 @@ impl Chain {
             }
             let stdin = injection.stdin(plugin);
             let program = self.cni_path.join(&plugin.plugin_type);
-            let run = spawn::run(&program, &self.env("ADD", at), &stdin)?;
+            let run = spawn::run(&program, &self.env("ADD", at), &stdin, &self.metrics)?;
             cost.elapsed += run.elapsed;
             cost.max_rss_kib = cost.max_rss_kib.max(run.max_rss_kib);
             if !run.status.success() {
@@ -132,7 +140,7 @@ impl Chain {
             }
             let stdin = injection.stdin(plugin);
             let program = self.cni_path.join(&plugin.plugin_type);
-            let run = spawn::run(&program, &self.env("DEL", at), &stdin)?;
+            let run = spawn::run(&program, &self.env("DEL", at), &stdin, &self.metrics)?;
             cost.elapsed += run.elapsed;
             cost.max_rss_kib = cost.max_rss_kib.max(run.max_rss_kib);
             if !run.status.success() {

@@ -84,6 +84,21 @@ fn parse_options() -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(spawn::LAUNCH) {
+        return match (args.get(2), args.get(3)) {
+            (Some(metrics), Some(program)) => {
+                match spawn::launch(metrics.as_ref(), program.as_ref()) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("twill-bench launcher: {program}: {e}");
+                        ExitCode::from(1)
+                    }
+                }
+            }
+            _ => ExitCode::from(2),
+        };
+    }
     let opts = match parse_options() {
         Ok(o) => o,
         Err(msg) => {

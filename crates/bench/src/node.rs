@@ -44,13 +44,6 @@ impl Node {
         self.dir.path(&format!("{}-pod{i}", self.label))
     }
 
-    /// Removes pod `i`'s namespace.
-    pub fn remove_pod(&mut self, i: usize) -> Result<(), twill_kernel::Error> {
-        let name = format!("{}-pod{i}", self.label);
-        self.pods.retain(|p| *p != name);
-        self.dir.delete(&name)
-    }
-
     /// The kernel's own cost of deleting one veth pair in this node, timed around the bare
     /// netlink request: the floor under any DEL that removes a pod's interface.
     pub fn veth_delete_floor(&self) -> Result<Duration, twill_kernel::Error> {

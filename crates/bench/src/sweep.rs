@@ -103,7 +103,12 @@ fn runner(
             veth_floor: Vec::with_capacity(opts.pods),
         },
         node: Node::create(netns_dir, label)?,
-        chain: Chain::new(list, bin, opts.scenario.capability_args()),
+        chain: Chain::new(
+            list,
+            bin,
+            opts.scenario.capability_args(),
+            scratch.join(format!("{label}-metrics")),
+        ),
         results: Vec::with_capacity(opts.pods),
     })
 }
@@ -222,6 +227,7 @@ fn del_one(r: &mut Runner, i: usize) -> Result<(), SweepError> {
     r.side.del.push(cost.elapsed);
     r.side.veth_floor.push(r.node.veth_delete_floor()?);
     r.side.max_rss_kib = r.side.max_rss_kib.max(cost.max_rss_kib);
-    r.node.remove_pod(i)?;
+    // The pod's namespace stays until the run ends: the kernel tears a namespace down in the
+    // background, and a thousand teardowns would load the machine under the measurements.
     Ok(())
 }
