@@ -67,7 +67,7 @@ pub enum RuntimeError {
         dir: PathBuf,
     },
     /// The list's version predates the command (CHECK before 0.4.0, GC and STATUS before 1.1.0).
-    #[error("configuration version \"{version}\" does not support the {} command", command.as_env())]
+    #[error("configuration version \"{version}\" does not support the {} command", command.as_str())]
     UnsupportedCommand {
         /// The list's version.
         version: Version,

@@ -100,7 +100,7 @@ impl RequestEnv {
     /// placeholders. A variable with an empty value is left unset: plugins cannot tell the two
     /// apart, and unset is what the spec describes for an optional variable.
     pub fn vars(&self, command: Command) -> EnvVars {
-        let mut vars: EnvVars = vec![("CNI_COMMAND", command.as_env().to_owned())];
+        let mut vars: EnvVars = vec![("CNI_COMMAND", command.as_str().to_owned())];
         let mut put = |name: &'static str, value: String| {
             if !value.is_empty() {
                 vars.push((name, value));
@@ -157,7 +157,7 @@ mod tests {
             assert_eq!(
                 full().vars(cmd),
                 vec![
-                    ("CNI_COMMAND", cmd.as_env().to_owned()),
+                    ("CNI_COMMAND", cmd.as_str().to_owned()),
                     ("CNI_CONTAINERID", "c1".to_owned()),
                     ("CNI_NETNS", "/run/netns/a".to_owned()),
                     ("CNI_IFNAME", "eth0".to_owned()),
@@ -174,7 +174,7 @@ mod tests {
             assert_eq!(
                 full().vars(cmd),
                 vec![
-                    ("CNI_COMMAND", cmd.as_env().to_owned()),
+                    ("CNI_COMMAND", cmd.as_str().to_owned()),
                     ("CNI_PATH", "/opt/cni/bin:/usr/lib/cni".to_owned()),
                 ]
             );

@@ -17,7 +17,7 @@
 //! are recorded in `docs/protocol/exec.md`.
 
 pub mod chain;
-pub mod command;
+pub use crate::command;
 pub mod delegate;
 pub mod env;
 pub mod find;

@@ -4,7 +4,8 @@
 //! A plugin implements [`Plugin`] and calls [`run`] from `main`. Everything between the
 //! process and the plugin's methods happens here and is the same for every plugin:
 //!
-//! * [`command`]: the `CNI_COMMAND` values and which variables each requires.
+//! * [`command`]: the `CNI_COMMAND` values and which variables each requires (shared with
+//!   the exec side).
 //! * [`mod@env`]: reading and validating the `CNI_*` variables.
 //! * [`cni_args`]: `CNI_ARGS` pairs (unknown keys never fail).
 //! * [`stdin`]: the size-capped read and the `name`/`cniVersion` checks.
@@ -15,7 +16,7 @@
 //! `docs/protocol/entry-point.md`.
 
 pub mod cni_args;
-pub mod command;
+pub use crate::command;
 pub mod dispatch;
 pub mod env;
 pub mod output;

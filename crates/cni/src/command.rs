@@ -1,9 +1,10 @@
-//! The `CNI_COMMAND` values and what each needs from the environment.
+//! The `CNI_COMMAND` values and what each needs from the environment: one type for the
+//! plugin side (`skel`) and the runtime side (`exec`).
 
 use std::fmt;
 use std::str::FromStr;
 
-use super::env::{CNI_CONTAINERID, CNI_IFNAME, CNI_NETNS, CNI_PATH};
+use crate::skel::env::{CNI_CONTAINERID, CNI_IFNAME, CNI_NETNS, CNI_PATH};
 
 /// A CNI operation, as named by `CNI_COMMAND`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,6 +48,18 @@ impl Command {
             Command::Gc => "GC",
             Command::Status => "STATUS",
             Command::Version => "VERSION",
+        }
+    }
+
+    /// The lower-case label error messages use, as libcni writes them: `failed (add)`.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Command::Add => "add",
+            Command::Del => "del",
+            Command::Check => "check",
+            Command::Gc => "gc",
+            Command::Status => "status",
+            Command::Version => "version",
         }
     }
 
@@ -121,6 +134,13 @@ mod tests {
         assert_eq!(Command::Gc.required_vars(), ["CNI_PATH"]);
         assert!(Command::Status.required_vars().is_empty());
         assert!(Command::Version.required_vars().is_empty());
+    }
+
+    #[test]
+    fn labels_are_lower_case_names() {
+        for c in Command::ALL {
+            assert_eq!(c.label(), c.as_str().to_ascii_lowercase());
+        }
     }
 
     #[test]
