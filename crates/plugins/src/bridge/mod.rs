@@ -4,7 +4,7 @@
 mod add;
 mod check;
 pub mod config;
-mod del;
+
 mod gateway;
 mod setup;
 
@@ -39,7 +39,7 @@ impl Plugin for BridgePlugin {
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        del::del(args)
+        crate::common::del::ipam_then_link(args)
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod configure;
+pub mod del;
 pub mod error;
 pub mod ipam;
 pub mod netconf;

@@ -5,7 +5,7 @@
 mod add;
 mod check;
 pub mod config;
-mod del;
+
 mod routing;
 
 use std::process::ExitCode;
@@ -34,7 +34,7 @@ impl Plugin for PtpPlugin {
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        del::del(args)
+        crate::common::del::ipam_then_link(args)
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
