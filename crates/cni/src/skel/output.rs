@@ -10,8 +10,10 @@ use crate::version::Version;
 /// Writes `value` as indented JSON and a newline, then flushes: the process may exit right
 /// after, and a runtime reads stdout only to its end.
 pub fn write_json(out: &mut dyn Write, value: &Value) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
-    out.write_all(b"\n")?;
+    // One write: stdout is line-buffered, and a pretty result is dozens of lines.
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    out.write_all(&bytes)?;
     out.flush()
 }
 
