@@ -64,13 +64,10 @@ install-check:
 bench: setup release
 	$(RELEASE_DIR)/twill-bench --pods $(PODS)
 
-# twill's plugins installed into a scratch directory, then two pods networked with them
-# (CNI_PATH=/usr/lib/cni make demo runs the same with the reference plugins).
-DEMO_CNI = $(CURDIR)/target/demo-cni
-demo: setup
-	$(MAKE) -s install PREFIX=$(CURDIR)/target/demo-prefix CNI_BIN_DIR=$(DEMO_CNI)
-	$(CARGO) build --example chain
-	CNI_PATH="$${CNI_PATH:-$(DEMO_CNI)}" scripts/demo.sh target/debug/examples/chain
+# Sets everything up — packages, then `make install` (twill to PREFIX/bin, the plugins to
+# CNI_BIN_DIR) — and networks pods with it; afterwards `twill run -- CMD` works as is.
+demo: setup install
+	PATH="$(PREFIX)/bin:$$PATH" CNI_PATH="$${CNI_PATH:-$(CNI_BIN_DIR)}" scripts/demo.sh
 
 # Long fuzzing runs (FUZZ_SECONDS per target); findings land in crates/cni/fuzz/artifacts.
 fuzz:
