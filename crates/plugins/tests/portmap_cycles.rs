@@ -20,10 +20,19 @@ use std::process::{Command, Stdio};
 
 use portmap_support::*;
 use serde_json::{json, Value};
-use support::Sandbox;
+#[allow(unused_imports)]
+use support::{Impl, Sandbox};
 
 /// Runs our plugin `name` in the sandbox's host namespace with `PATH` set to `path`.
-fn run_with_path(sb: &Sandbox, name: &str, cmd: &str, id: &str, netns: &str, path: &str, conf: &Value) -> Value {
+fn run_with_path(
+    sb: &Sandbox,
+    name: &str,
+    cmd: &str,
+    id: &str,
+    netns: &str,
+    path: &str,
+    conf: &Value,
+) -> Value {
     let mut c = Command::new(sb.tmp.join("bin").join(name));
     c.env_clear()
         .env("PATH", path)
@@ -70,7 +79,15 @@ fn the_chain_never_executes_a_program() {
     let traps = sb.tmp.join("traps");
     std::fs::create_dir_all(&traps).unwrap();
     let marker = sb.tmp.join("trap-fired");
-    for tool in ["nft", "iptables", "ip6tables", "ip", "sh", "iptables-restore", "conntrack"] {
+    for tool in [
+        "nft",
+        "iptables",
+        "ip6tables",
+        "ip",
+        "sh",
+        "iptables-restore",
+        "conntrack",
+    ] {
         let script = traps.join(tool);
         let body = format!("#!/bin/sh\necho {tool} >> {}\nexit 1\n", marker.display());
         std::fs::write(&script, body).unwrap();
@@ -114,6 +131,8 @@ fn a_thousand_add_del_cycles_leave_the_skeleton_exactly_as_installed() {
         sb.twill("portmap", "DEL", &id, &a.path, &c).ok();
     }
     assert_eq!(ruleset(&sb.host.path), skeleton);
-    let records = std::fs::read_dir(sb.tmp.join("portmap/testnet")).unwrap().count();
+    let records = std::fs::read_dir(sb.tmp.join("portmap/testnet"))
+        .unwrap()
+        .count();
     assert_eq!(records, 0);
 }

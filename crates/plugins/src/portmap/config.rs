@@ -88,7 +88,9 @@ fn iptables_keys(o: &Obj<'_>) -> Result<(), CniError> {
             .into());
         }
     }
-    if o.str("externalSetMarkChain")?.is_some_and(|s| !s.is_empty()) {
+    if o.str("externalSetMarkChain")?
+        .is_some_and(|s| !s.is_empty())
+    {
         return Err(unsupported(
             "externalSetMarkChain",
             "names an iptables chain, which nftables rules cannot jump to; remove the key \

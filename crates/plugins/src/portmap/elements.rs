@@ -239,7 +239,10 @@ mod tests {
     #[test]
     fn plan_per_family_and_masquerade_ranges() {
         let c = conf(
-            vec![pm(None, Protocol::Tcp), pm(Some("198.18.0.1"), Protocol::Udp)],
+            vec![
+                pm(None, Protocol::Tcp),
+                pm(Some("198.18.0.1"), Protocol::Udp),
+            ],
             true,
         );
         let r = Record::plan(&c, "ctr", "eth0");
@@ -249,7 +252,10 @@ mod tests {
         let v4net = r.masq.iter().find(|m| m.dst == c.v4.unwrap().addr).unwrap();
         assert_eq!(v4net.src_first.to_string(), "10.1.0.0");
         assert_eq!(v4net.src_last.to_string(), "10.1.0.255");
-        assert!(r.masq.iter().any(|m| m.src_last.to_string() == "127.255.255.255"));
+        assert!(r
+            .masq
+            .iter()
+            .any(|m| m.src_last.to_string() == "127.255.255.255"));
         assert_eq!(r.masq.len(), 3);
         let els = r.elements();
         assert_eq!(els.len(), 6);
@@ -262,7 +268,11 @@ mod tests {
 
     #[test]
     fn no_snat_no_masquerade_and_unspecified_host_ip_is_unbound() {
-        let r = Record::plan(&conf(vec![pm(Some("0.0.0.0"), Protocol::Sctp)], false), "c", "e");
+        let r = Record::plan(
+            &conf(vec![pm(Some("0.0.0.0"), Protocol::Sctp)], false),
+            "c",
+            "e",
+        );
         assert_eq!(r.dnat.len(), 1);
         assert_eq!(r.dnat[0].host_ip, None);
         assert!(r.masq.is_empty());

@@ -63,7 +63,12 @@ impl Plugin for Portmap {
         let conf = PortmapConf::parse(args)?;
         let prev = args.config.get("prevResult").cloned().unwrap_or_default();
         let prev = CniResult::from_value_at(&prev, "prevResult", args.version)?;
-        let file = state::path(&conf.data_dir, &conf.network, &args.container_id, &args.ifname);
+        let file = state::path(
+            &conf.data_dir,
+            &conf.network,
+            &args.container_id,
+            &args.ifname,
+        );
         let rec = Record::plan(&conf, &args.container_id, &args.ifname);
         if !conf.mappings.is_empty() && rec.dnat.is_empty() {
             return Err(internal(format!(
@@ -91,7 +96,7 @@ impl Plugin for Portmap {
             let _ = state::remove(&file);
             return Err(e);
         }
-        flush_udp_conntrack(&rec)?;
+        flush_udp_conntrack(&rec);
         Ok(prev.convert(args.version)?.to_json())
     }
 
@@ -104,7 +109,10 @@ impl Plugin for Portmap {
             Ok(None) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                 // Records are written atomically, so this is not ours to interpret.
-                eprintln!("portmap: discarding unreadable record {}: {e}", file.display());
+                eprintln!(
+                    "portmap: discarding unreadable record {}: {e}",
+                    file.display()
+                );
                 return state::remove(&file).map_err(|e| io_error("removing", &file, e));
             }
             Err(e) => return Err(io_error("reading the record", &file, e)),
@@ -153,12 +161,9 @@ impl Plugin for Portmap {
     }
 
     fn status(&self, _args: &CmdArgs) -> Result<(), CniError> {
-        open().map(drop).map_err(|e| {
-            CniError::new(
-                Code::PLUGIN_NOT_AVAILABLE,
-                format!("nf_tables: {}", e.msg),
-            )
-        })
+        open()
+            .map(drop)
+            .map_err(|e| CniError::new(Code::PLUGIN_NOT_AVAILABLE, format!("nf_tables: {}", e.msg)))
     }
 }
 
@@ -176,7 +181,23 @@ fn route_localnet(ifaces: &[String]) -> Result<(), CniError> {
     Ok(())
 }
 
-/// Placeholder until the ctnetlink flush lands: nothing to do.
-fn flush_udp_conntrack(_rec: &Record) -> Result<(), CniError> {
-    Ok(())
+/// Deletes conntrack entries of UDP flows to the new host ports: a datagram sent before the
+/// mapping existed created an entry that was never DNAT'd, and every later datagram of that
+/// flow would follow it instead of the mapping. A failure is reported on stderr only, as
+/// the mapping itself is in place (the reference does the same).
+fn flush_udp_conntrack(rec: &Record) {
+    for v4 in [true, false] {
+        let udp_of_family = rec
+            .dnat
+            .iter()
+            .filter(|d| d.protocol == "udp" && d.container_ip.is_ipv4() == v4);
+        let Some(family_of) = udp_of_family.clone().next().map(|d| d.container_ip) else {
+            continue;
+        };
+        let ports: Vec<u16> = udp_of_family.map(|d| d.host_port).collect();
+        let udp = twill_kernel::conntrack::IPPROTO_UDP;
+        if let Err(e) = twill_kernel::conntrack::delete_by_port(family_of, udp, &ports) {
+            eprintln!("portmap: flushing stale UDP conntrack entries: {e}");
+        }
+    }
 }

@@ -55,7 +55,9 @@ pub fn portmap_conf(sb: &Sandbox, prev: &Value, mappings: Value, extra: Value) -
 /// A pod on the bridge; returns its namespace and the bridge result.
 pub fn pod(sb: &mut Sandbox, name: &str) -> (Ns, Value) {
     let ns = sb.pod(name);
-    let r = sb.twill("bridge", "ADD", name, &ns.path, &bridge_conf(sb)).ok();
+    let r = sb
+        .twill("bridge", "ADD", name, &ns.path, &bridge_conf(sb))
+        .ok();
     (ns, r)
 }
 
@@ -66,7 +68,10 @@ pub fn outside(sb: &mut Sandbox) -> Ns {
     sb.host.nl.link_add(&link).unwrap();
     let hi = sb.host.nl.link_index("to-out").unwrap();
     let prefix = |a: &str| IpPrefix::new(ip(a), 24).unwrap();
-    sb.host.nl.addr_add(&Address::new(hi, prefix(HOST))).unwrap();
+    sb.host
+        .nl
+        .addr_add(&Address::new(hi, prefix(HOST)))
+        .unwrap();
     sb.host.nl.link_set_up(LinkId::Index(hi)).unwrap();
     let oi = out.nl.link_index("eth-out").unwrap();
     out.nl.addr_add(&Address::new(oi, prefix(OUTSIDE))).unwrap();
@@ -131,7 +136,11 @@ pub fn ruleset(path: &Path) -> Value {
         .args(["nft", "-j", "list", "ruleset"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -139,7 +148,11 @@ pub fn ruleset(path: &Path) -> Value {
 pub fn elements(path: &Path, family: &str, name: &str) -> Vec<Value> {
     let rs = ruleset(path);
     for o in rs["nftables"].as_array().unwrap() {
-        let set = if o.get("map").is_some() { &o["map"] } else { &o["set"] };
+        let set = if o.get("map").is_some() {
+            &o["map"]
+        } else {
+            &o["set"]
+        };
         if set["family"] == family && set["table"] == "twill_portmap" && set["name"] == name {
             return set["elem"].as_array().cloned().unwrap_or_default();
         }
