@@ -23,6 +23,7 @@
 
 pub mod addr;
 pub mod bridge_port;
+pub mod conntrack;
 pub mod error;
 pub mod link;
 pub mod link_ext;

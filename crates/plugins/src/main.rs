@@ -7,6 +7,7 @@ mod bridge;
 mod common;
 mod host_local;
 mod loopback;
+mod portmap;
 mod ptp;
 mod registry;
 mod static_ipam;

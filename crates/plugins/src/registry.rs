@@ -32,6 +32,10 @@ pub const PLUGINS: &[Entry] = &[
         main: crate::loopback::main,
     },
     Entry {
+        name: "portmap",
+        main: crate::portmap::main,
+    },
+    Entry {
         name: "ptp",
         main: crate::ptp::main,
     },
@@ -122,12 +126,12 @@ mod tests {
         let e = select(OsStr::new("/x/bridgez"), None).unwrap_err();
         assert!(
             e.contains("\"bridgez\"")
-                && e.contains("bridge, host-local, loopback, ptp, static, tuning"),
+                && e.contains("bridge, host-local, loopback, portmap, ptp, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bridge, host-local, loopback, ptp, static, tuning"),
+            e.contains("known plugins: bridge, host-local, loopback, portmap, ptp, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

@@ -141,6 +141,7 @@ fn plugins_lists_versions_of_ours_and_the_reference() {
             "bridge",
             "host-local",
             "loopback",
+            "portmap",
             "ptp",
             "static",
             "tuning"
