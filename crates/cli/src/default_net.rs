@@ -1,9 +1,9 @@
 //! The embedded default network, so `twill run -- CMD` works with no configuration at all.
 //!
 //! It is podman's default chain as far as twill's plugins go today: a bridge with the
-//! gateway on it, host-local addresses from 10.88.0.0/16 with a default route, and tuning.
-//! IP masquerade, portmap and firewall join when the nftables work brings them; until then
-//! pods reach the host and each other, not the outside world, and `-p` is refused.
+//! gateway on it, host-local addresses from 10.88.0.0/16 with a default route, portmap (so
+//! `-p HOST:CONTAINER` works) and tuning. IP masquerade and firewall join when the nftables
+//! work brings them; until then pods reach the host and each other, not the outside world.
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +24,7 @@ pub const SUBNET: &str = "10.88.0.0/16";
 /// Its gateway, on the bridge.
 pub const GATEWAY: &str = "10.88.0.1";
 /// The plugins of its chain.
-pub const PLUGINS: [&str; 3] = ["bridge", "host-local", "tuning"];
+pub const PLUGINS: [&str; 4] = ["bridge", "host-local", "portmap", "tuning"];
 
 /// The default network's configuration at `version`. `data_dir` is host-local's state
 /// directory when it is not the default one.
@@ -34,8 +34,20 @@ pub fn conflist(version: Version, data_dir: Option<&Path>) -> Value {
         "routes": [{"dst": "0.0.0.0/0"}],
         "ranges": [[{"subnet": SUBNET, "gateway": GATEWAY}]],
     });
+    let mut portmap = json!({
+        "type": "portmap",
+        "capabilities": {"portMappings": true},
+        "snat": true,
+    });
     if let Some(dir) = data_dir {
         crate::output::set(&mut ipam, "dataDir", dir.to_string_lossy().into_owned());
+        // Beside host-local's directory, never inside it: its files are not reservations.
+        let records = dir.with_file_name("portmap");
+        crate::output::set(
+            &mut portmap,
+            "dataDir",
+            records.to_string_lossy().into_owned(),
+        );
     }
     json!({
         "cniVersion": version.as_str(),
@@ -50,6 +62,7 @@ pub fn conflist(version: Version, data_dir: Option<&Path>) -> Value {
                 "capabilities": {"ips": true, "mac": true},
                 "ipam": ipam,
             },
+            portmap,
             {"type": "tuning"},
         ],
     })
@@ -60,7 +73,7 @@ pub fn file(ctx: &Ctx) -> PathBuf {
     ctx.default_net_dir().join(format!("{NAME}.conflist"))
 }
 
-/// The default network, written on first use. Its version is the newest all three plugins
+/// The default network, written on first use. Its version is the newest all its plugins
 /// speak. With a cache directory other than libcni's, host-local keeps its reservations
 /// beside the cache (`<cache>/networks`), as it does by default (`/var/lib/cni/networks`).
 pub fn ensure(ctx: &Ctx) -> Result<NetworkList> {
@@ -93,9 +106,11 @@ mod tests {
             .iter()
             .map(|p| p.plugin_type.as_str())
             .collect();
-        assert_eq!(types, ["bridge", "tuning"]);
+        assert_eq!(types, ["bridge", "portmap", "tuning"]);
         assert_eq!(v["plugins"][0]["ipMasq"], false);
         assert_eq!(v["plugins"][0]["ipam"]["dataDir"], "/tmp/x/networks");
+        assert_eq!(v["plugins"][1]["dataDir"], "/tmp/x/portmap");
+        assert_eq!(v["plugins"][1]["capabilities"]["portMappings"], true);
         assert!(conflist(Version::V1_0_0, None)["plugins"][0]["ipam"]
             .get("dataDir")
             .is_none());
