@@ -16,7 +16,7 @@ use twill_cni::result::V1Result;
 use twill_cni::skel::CniArgs;
 use twill_cni::Code;
 use twill_ipam::host_local::{add, check, del, gc};
-use twill_ipam::store::{CURSOR_TMP, RESERVE_TMP};
+use twill_ipam::store::{CURSOR_TMP, INDEX_DIR, INDEX_TMP, RESERVE_TMP};
 use twill_ipam::{HostLocalConf, IpamError, StoreConf};
 
 fn parse(v: &Value, cni_args: &str) -> HostLocalConf {
@@ -69,10 +69,13 @@ fn sequential_then_round_robin_with_wraparound() {
         "c6\r\neth0"
     );
     assert!(
-        !files(&dir).iter().any(|f| f.starts_with(".twill")),
+        !files(&dir)
+            .iter()
+            .any(|f| f.starts_with(".twill") && f != INDEX_DIR),
         "{:?}",
         files(&dir)
     );
+    assert!(!files(&dir.join(INDEX_DIR)).contains(&INDEX_TMP.to_owned()));
 }
 
 #[test]

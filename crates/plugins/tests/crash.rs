@@ -1,5 +1,6 @@
 //! SIGKILL at random instants during 500 ADDs: afterwards a DEL per container releases every
-//! reservation, and a GC with no valid attachment removes every leftover temporary file.
+//! reservation and owner index entry, and a GC with no valid attachment removes every
+//! leftover temporary file, the index's included.
 
 // Helpers of this test file: a panic in one is a test failure with its reason.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
@@ -12,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
-use support::{del, env, gc, host_local, ours, reservations, temp_files, TempDir};
+use support::{del, env, gc, host_local, index_entries, ours, reservations, temp_files, TempDir};
 
 /// xorshift64: enough randomness for kill instants, seeded per run and printed so a failing
 /// run can be replayed.
@@ -88,9 +89,15 @@ fn killed_adds_leave_nothing_del_and_gc_cannot_release() {
         Vec::<String>::new(),
         "DEL left reservations"
     );
+    assert_eq!(
+        index_entries(&net),
+        Vec::<String>::new(),
+        "DEL left index entries"
+    );
     let mut gc_conf = conf.clone();
     gc_conf["cni.dev/valid-attachments"] = json!([]);
     gc(&ours(), "host-local", &gc_conf, &env("", "", &ours())).unwrap();
     assert_eq!(temp_files(&net), Vec::<String>::new());
     assert!(reservations(&net).is_empty());
+    assert!(index_entries(&net).is_empty());
 }

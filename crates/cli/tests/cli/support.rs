@@ -251,7 +251,7 @@ impl Sandbox {
     /// Addresses host-local reserved in `dir`.
     pub fn reserved(&self, dir: &Path) -> Vec<String> {
         let mut l = list(dir);
-        l.retain(|n| n != "lock" && !n.starts_with("last_reserved_ip"));
+        l.retain(|n| n != "lock" && !n.starts_with("last_reserved_ip") && n != ".twill-owners");
         l
     }
 

@@ -120,6 +120,7 @@ mod tests {
             "FD00::2",
             "::ffff:10.0.0.1",
             "x",
+            crate::store::INDEX_DIR,
         ] {
             assert_eq!(classify(other), Kind::Other, "{other}");
         }

@@ -4,6 +4,7 @@
 //! <dataDir>/<network>/lock                 flock(2)ed by every operation
 //! <dataDir>/<network>/<ip>                 "<containerID>\r\n<ifname>" (older: "<containerID>")
 //! <dataDir>/<network>/last_reserved_ip.<n> the last address handed out from range set n
+//! <dataDir>/<network>/.twill-owners/       our owner index ([`index`]), ignored by the scans
 //! ```
 //!
 //! A [`Store`] holds the lock for its whole life, so everything done through it is atomic
@@ -14,6 +15,7 @@
 //! file (removed by the next operation that takes the lock, and by GC).
 
 mod entry;
+pub mod index;
 mod lock;
 
 use std::fs::{self, File, OpenOptions};
@@ -23,6 +25,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 pub use entry::{classify, Kind, Owner, CURSOR_TMP, LAST_RESERVED_PREFIX, RESERVE_TMP};
+pub use index::{IndexFile, INDEX_DIR, INDEX_TMP};
 pub use lock::{DirLock, LOCK_FILE};
 
 use crate::config::StoreConf;

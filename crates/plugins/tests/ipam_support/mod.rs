@@ -147,11 +147,27 @@ pub fn reservations(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Our temporary files in a directory.
+/// The owner index's directory inside a network directory.
+pub const INDEX_DIR: &str = ".twill-owners";
+
+/// Our temporary files in a network directory, its owner index's included.
 pub fn temp_files(dir: &Path) -> Vec<String> {
+    let index = files(&dir.join(INDEX_DIR))
+        .into_iter()
+        .filter(|n| n.ends_with(".tmp"))
+        .map(|n| format!("{INDEX_DIR}/{n}"));
     files(dir)
         .into_iter()
-        .filter(|n| n.starts_with(".twill"))
+        .filter(|n| n.starts_with(".twill") && n != INDEX_DIR)
+        .chain(index)
+        .collect()
+}
+
+/// The owner index's entries of a network directory.
+pub fn index_entries(dir: &Path) -> Vec<String> {
+    files(&dir.join(INDEX_DIR))
+        .into_iter()
+        .filter(|n| !n.ends_with(".tmp"))
         .collect()
 }
 

@@ -244,7 +244,7 @@ impl Sandbox {
         };
         let mut ips: Vec<String> = entries
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n != "lock" && !n.starts_with("last_reserved_ip"))
+            .filter(|n| n != "lock" && !n.starts_with("last_reserved_ip") && n != ".twill-owners")
             .collect();
         ips.sort();
         ips

@@ -279,7 +279,9 @@ pub fn allocations(data_dir: &Path, net: &str) -> Vec<String> {
         .map(|rd| {
             rd.filter_map(Result::ok)
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n != "lock" && !n.starts_with("last_reserved_ip"))
+                .filter(|n| {
+                    n != "lock" && !n.starts_with("last_reserved_ip") && n != ".twill-owners"
+                })
                 .collect()
         })
         .unwrap_or_default();
