@@ -251,7 +251,7 @@ pub fn ns_state(ns: &NetNs) -> String {
 }
 
 /// Lines that differ between two identical setups made equal: comments and packet counters
-/// of iptables-save, random veth names and MACs, peer link indices.
+/// of iptables-save, random veth names and MACs, peer link indices, link carrier state.
 pub fn normalize(text: &str) -> String {
     text.lines()
         .filter(|l| !l.starts_with('#'))
@@ -260,7 +260,23 @@ pub fn normalize(text: &str) -> String {
                 Some(i) if l.starts_with(':') => &l[..i],
                 _ => l,
             };
-            l.split(' ').map(word).collect::<Vec<_>>().join(" ")
+            // Carrier and operational state follow the kernel's link watch a moment after
+            // ADD returns, on its own schedule: the same setup may show either.
+            let l = l.replace("NO-CARRIER,", "");
+            // Runs of spaces collapse: `ip -br` pads the state column to the state's width.
+            let mut words: Vec<String> = l.split(' ').filter(|w| !w.is_empty()).map(word).collect();
+            for i in 0..words.len() {
+                let after_state = i > 0 && words[i - 1] == "state";
+                // `ip -br` prints the operational state as a word of its own.
+                let oper = matches!(
+                    words[i].as_str(),
+                    "UP" | "DOWN" | "LOWERLAYERDOWN" | "UNKNOWN"
+                );
+                if after_state || oper {
+                    words[i] = "*".to_owned();
+                }
+            }
+            words.join(" ")
         })
         .collect::<Vec<_>>()
         .join("\n")

@@ -187,6 +187,23 @@ fn ptp_with_host_local_reference() {
     });
 }
 
+#[test]
+fn ptp_with_host_local_ours() {
+    // Our ptp refuses ipMasq until masquerading is on nftables (a documented decision).
+    differential(&Spec {
+        tag: "ptp",
+        conflist: json!({"cniVersion": "1.0.0", "name": "ptpnet", "plugins": [
+            {"type": "ptp", "mtu": 1400, "ipam": host_local("10.20.0.0/24")}
+        ]}),
+        ours: &["ptp", "host-local"],
+        caps: None,
+        sysctls: &[],
+        has_chains: false,
+        masq: false,
+        check_fails: None,
+    });
+}
+
 fn static_conflist() -> Value {
     json!({"cniVersion": "1.0.0", "name": "static", "plugins": [
         {"type": "bridge", "bridge": "cnist0", "isGateway": true,
