@@ -108,11 +108,12 @@ fn attach<'a>(ctx: &Ctx<'a>, host: &mut Netlink, undo: &mut Undo<'a>) -> Result<
             result.dns = from_ipam.dns;
             let gateways = gateway::calc_gateways(&mut result, conf)?;
             configure_container(ctx, &result)?;
-            wait_port_up(host, &port.host_name)?;
             if conf.is_gateway && !gateways.is_empty() {
-                gateway::apply(host, conf, ctx.bridge.index, &gateways, ctx.bridge.mac)?;
-                pinned = ctx.bridge.mac;
+                pinned = gateway::apply(host, conf, ctx.bridge.index, &gateways, ctx.bridge.mac)?;
             }
+            // Last: the kernel marks the port up from its link-watch work, which runs while
+            // the gateway is set up; by now the first look usually finds it up.
+            wait_port_up(host, &port.host_name)?;
         }
     }
     // A bridge whose MAC is not pinned takes its lowest port's, which this port may be.

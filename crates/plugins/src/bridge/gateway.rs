@@ -72,14 +72,14 @@ fn default_dst(of: &IpNet) -> Result<IpNet, CniError> {
 
 /// Puts every gateway address on the bridge, turns forwarding on for each family that has
 /// one, and pins the bridge's MAC to `mac` (otherwise a bridge takes its lowest port's MAC,
-/// which changes as pods come and go).
+/// which changes as pods come and go). Returns the MAC pinned.
 pub fn apply(
     nl: &mut Netlink,
     conf: &BridgeConf,
     index: u32,
     gateways: &[IpNet],
     mac: Option<MacAddr>,
-) -> Result<(), CniError> {
+) -> Result<Option<MacAddr>, CniError> {
     for family in [IpFamily::V4, IpFamily::V6] {
         let mine: Vec<&IpNet> = gateways
             .iter()
@@ -98,16 +98,17 @@ pub fn apply(
         sysctl::write(key, "1")
             .map_err(|e| internal(format!("failed to enable forwarding: {e}")))?;
     }
-    if let Some(mut mac) = mac {
-        // A bridge whose last port has left reports an all-zero address, which the kernel
-        // refuses to set; pin a fresh one instead, so the gateway's MAC is stable from now on.
-        if mac.0 == [0; 6] {
-            mac = crate::common::random::mac()?;
-        }
-        nl.link_set_mac(LinkId::Index(index), mac)
-            .map_err(|e| internal(format!("could not set bridge's mac: {e}")))?;
+    let Some(mut mac) = mac else {
+        return Ok(None);
+    };
+    // A bridge whose last port has left reports an all-zero address, which the kernel
+    // refuses to set; pin a fresh one instead, so the gateway's MAC is stable from now on.
+    if mac.0 == [0; 6] {
+        mac = crate::common::random::mac()?;
     }
-    Ok(())
+    nl.link_set_mac(LinkId::Index(index), mac)
+        .map_err(|e| internal(format!("could not set bridge's mac: {e}")))?;
+    Ok(Some(mac))
 }
 
 /// Adds `gw` to the bridge unless it is there. Another IPv4 address, or an overlapping
