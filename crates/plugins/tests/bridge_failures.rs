@@ -41,11 +41,15 @@ fn refused_configurations_name_the_key_and_leave_nothing() {
     let mut sb = Sandbox::new();
     let mut pod = sb.pod("p");
     let cases = [
-        (json!({"ipMasq": true}), 2, "ipMasq"),
+        (
+            json!({"ipMasq": true, "ipMasqBackend": "iptables"}),
+            2,
+            "ipMasqBackend",
+        ),
         (json!({"macspoofchk": true}), 2, "macspoofchk"),
         (json!({"vlan": 100}), 2, "vlan"),
         (json!({"vlanTrunk": [{"id": 5}]}), 2, "vlanTrunk"),
-        (json!({"ipMasqBackend": "nftables"}), 2, "ipMasqBackend"),
+        (json!({"ipMasqBackend": "bpf"}), 7, "ipMasqBackend"),
         (
             json!({"preserveDefaultVlan": false}),
             2,

@@ -93,7 +93,7 @@ fn del_cleans_up_after_configurations_add_refuses() {
     let mut sb = Sandbox::new();
     let pod = sb.pod("p");
     let mut c = conf(&sb);
-    c["ipMasq"] = true.into();
+    c["ipMasqBackend"] = "iptables".into();
     assert_eq!(sb.twill("bridge", "ADD", "ctr", &pod.path, &c).err().0, 2);
     sb.twill("bridge", "DEL", "ctr", &pod.path, &c).ok();
 }

@@ -96,7 +96,7 @@ fn link_gone_ipam_state_gone_and_repeats() {
     std::fs::write(&stale, b"").unwrap();
     sb.twill("ptp", "DEL", "ctr", &stale, &c).ok();
     // Configurations ADD refuses still DEL cleanly.
-    for (key, value) in [("ipMasq", json!(true)), ("ipam", json!(null))] {
+    for (key, value) in [("ipMasqBackend", json!("iptables")), ("ipam", json!(null))] {
         let mut bad = c.clone();
         bad[key] = value;
         sb.twill("ptp", "DEL", "ctr", &pod.path, &bad).ok();
@@ -217,7 +217,6 @@ fn bad_input_names_the_field_and_leaves_nothing() {
     let mut bad_subnet = base.clone();
     bad_subnet["ipam"]["ranges"] = json!([[{"subnet": "10.4.0.3/24"}]]);
     let cases: Vec<(Value, u64, &str)> = vec![
-        (with("ipMasq", json!(true)), 2, "ipMasq"),
         (with("ipMasqBackend", json!("iptables")), 2, "ipMasqBackend"),
         (with("ipMasq", json!("true")), 6, "ipMasq"),
         (with("mtu", json!(65536)), 7, "mtu"),

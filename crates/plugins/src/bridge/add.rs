@@ -20,7 +20,7 @@ use crate::common::configure::{self, IfaceSysctls};
 use crate::common::error::{internal, kernel};
 use crate::common::undo::Undo;
 use crate::common::veth::{self, Port, PortSpec};
-use crate::common::{ipam, netns};
+use crate::common::{ipam, masq, netns};
 
 /// Pauses before each look at the host port's operational state. The reference looks after
 /// 0, 50, 500, 1000 and 1000 ms; the kernel marks the port up from its link-watch work, which
@@ -131,7 +131,14 @@ fn attach<'a>(ctx: &Ctx<'a>, host: &mut Netlink, undo: &mut Undo<'a>) -> Result<
     if let Some(dns) = &conf.dns {
         result.dns = dns.clone();
     }
-    Ok(CniResult::from_latest(result, ctx.args.version)?.to_json())
+    let masq_ips = result.ips.clone();
+    let out = CniResult::from_latest(result, ctx.args.version)?.to_json();
+    // Last: nothing after it can fail, so a failed ADD never leaves elements behind.
+    if conf.ip_masq && !masq_ips.is_empty() {
+        let a = ctx.args;
+        masq::add(&a.name, &a.container_id, &a.ifname, &masq_ips)?;
+    }
+    Ok(out)
 }
 
 /// Sysctls, addresses, link up and routes inside the container.

@@ -11,7 +11,7 @@ use twill_kernel::{Link, LinkId, Netlink};
 use super::config::BridgeConf;
 use crate::common::check::{check_ips_and_routes, checked_veth, mac_matches};
 use crate::common::error::{internal, kernel};
-use crate::common::{ipam, netns};
+use crate::common::{ipam, masq, netns};
 
 /// Runs CHECK.
 pub fn check(args: &CmdArgs) -> Result<(), CniError> {
@@ -28,6 +28,9 @@ pub fn check(args: &CmdArgs) -> Result<(), CniError> {
         .as_ref()
         .ok_or_else(|| internal("Required prevResult missing"))?;
     let result = CniResult::from_value_at(prev, "prevResult", args.version)?.into_latest();
+    if conf.ip_masq && conf.ipam.is_some() {
+        masq::check(args, &result.ips)?;
+    }
     let sandbox = path.to_string_lossy();
     let named = |name: &str| result.interfaces.iter().find(|i| i.name == name);
     let br_entry = named(&conf.bridge).cloned().unwrap_or_default();

@@ -8,7 +8,7 @@ use twill_cni::skel::CmdArgs;
 use twill_cni::CniError;
 use twill_kernel::MacAddr;
 
-use crate::common::netconf;
+use crate::common::{masq, netconf};
 
 /// The bridge used when the configuration names none.
 pub const DEFAULT_BRIDGE: &str = "cni0";
@@ -17,9 +17,7 @@ pub const DEFAULT_BRIDGE: &str = "cni0";
 /// would need them (`None`: any value). Refused with code 2 rather than silently ignored: a
 /// pod without the masquerade, spoof check or VLAN its configuration asks for is a security
 /// or connectivity bug that surfaces far from its cause.
-const NOT_YET: [(&str, Option<&str>); 6] = [
-    ("ipMasq", Some("true")),
-    ("ipMasqBackend", None),
+const NOT_YET: [(&str, Option<&str>); 4] = [
     ("macspoofchk", Some("true")),
     ("vlan", Some("non-zero")),
     ("vlanTrunk", None),
@@ -57,6 +55,8 @@ pub struct BridgeConf {
     pub dns: Option<Dns>,
     /// The container interface's MAC: `runtimeConfig.mac` > `args.cni.mac` > `CNI_ARGS` MAC.
     pub mac: Option<MacAddr>,
+    /// `ipMasq` (nftables; `ipMasqBackend: "iptables"` is refused).
+    pub ip_masq: bool,
 }
 
 fn flag(o: &Obj<'_>, key: &str) -> Result<bool, FieldError> {
@@ -109,6 +109,7 @@ impl BridgeConf {
             ipam,
             dns: netconf::dns(&net),
             mac: mac(args, &net)?,
+            ip_masq: masq::enabled(&o)?,
             net,
         })
     }
@@ -236,7 +237,11 @@ mod tests {
     #[test]
     fn refusals_carry_code_and_key() {
         for (extra, code, key) in [
-            (json!({"ipMasq": true}), Code::UNSUPPORTED_FIELD, "ipMasq"),
+            (
+                json!({"ipMasq": true, "ipMasqBackend": "iptables"}),
+                Code::UNSUPPORTED_FIELD,
+                "ipMasqBackend",
+            ),
             (json!({"vlan": 1}), Code::UNSUPPORTED_FIELD, "vlan"),
             (json!({"vlan": -1}), Code::INVALID_NETWORK_CONFIG, "vlan"),
             (
@@ -272,6 +277,7 @@ mod tests {
         }
         for ok in [
             json!({"ipMasq": false}),
+            json!({"ipMasq": true, "ipMasqBackend": "nftables"}),
             json!({"vlan": 0}),
             json!({"macspoofchk": false}),
         ] {

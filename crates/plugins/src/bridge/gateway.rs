@@ -176,6 +176,7 @@ mod tests {
             ipam: Some("host-local".into()),
             dns: None,
             mac: None,
+            ip_masq: false,
         }
     }
 

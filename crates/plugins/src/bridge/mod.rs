@@ -15,7 +15,7 @@ use twill_cni::config::NetConf;
 use twill_cni::skel::{self, CmdArgs, Plugin};
 use twill_cni::{CniError, Version};
 
-use crate::common::ipam;
+use crate::common::{ipam, masq};
 
 /// The plugin's entry point.
 pub fn main() -> ExitCode {
@@ -38,16 +38,21 @@ impl Plugin for BridgePlugin {
         add::add(args)
     }
 
+    /// The masquerade elements go first and need nothing but their record; the rest runs
+    /// even when their removal fails, whose error is then reported (all steps repeat).
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        crate::common::del::ipam_then_link(args)
+        let unmasqueraded = masq::del(args);
+        crate::common::del::ipam_then_link(args)?;
+        unmasqueraded
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
         check::check(args)
     }
 
-    /// The bridge keeps no state of its own; its IPAM may.
+    /// Masquerade records of stale attachments, then the IPAM's state.
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        masq::gc(args)?;
         match ipam_type(args)? {
             Some(t) => ipam::gc(&t, args),
             None => Ok(()),

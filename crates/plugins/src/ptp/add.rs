@@ -16,7 +16,7 @@ use crate::common::configure::{self, Gateways, IfaceSysctls};
 use crate::common::error::{internal, kernel};
 use crate::common::undo::Undo;
 use crate::common::veth::{self, Port, PortSpec};
-use crate::common::{ipam, netns};
+use crate::common::{ipam, masq, netns};
 
 /// The container interface's index in the result: `[host veth, container veth]`.
 pub const CONTAINER_IFACE: u32 = 1;
@@ -92,7 +92,14 @@ fn attach<'a>(ctx: &Ctx<'a>, host: &mut Netlink, undo: &mut Undo<'a>) -> Result<
     enable_forwarding(&gatewayed)?;
     configure_container(ctx, &ips, &gatewayed, &result)?;
     configure_host(host, &port.host_name, &gatewayed)?;
-    Ok(CniResult::from_latest(result, ctx.args.version)?.to_json())
+    let masq_ips = result.ips.clone();
+    let out = CniResult::from_latest(result, ctx.args.version)?.to_json();
+    // Last: nothing after it can fail, so a failed ADD never leaves elements behind.
+    if ctx.conf.ip_masq {
+        let a = ctx.args;
+        masq::add(&a.name, &a.container_id, &a.ifname, &masq_ips)?;
+    }
+    Ok(out)
 }
 
 /// Turns on forwarding for each family the pod has, as the reference does: the host routes

@@ -13,7 +13,7 @@ use super::routing;
 use crate::common::check::{check_ips_and_routes, checked_veth};
 use crate::common::configure::addresses_for;
 use crate::common::error::{internal, kernel};
-use crate::common::{ipam, netns};
+use crate::common::{ipam, masq, netns};
 
 /// Runs CHECK.
 pub fn check(args: &CmdArgs) -> Result<(), CniError> {
@@ -28,6 +28,9 @@ pub fn check(args: &CmdArgs) -> Result<(), CniError> {
         .as_ref()
         .ok_or_else(|| internal("ptp: Required prevResult missing"))?;
     let result = CniResult::from_value_at(prev, "prevResult", args.version)?.into_latest();
+    if conf.ip_masq {
+        masq::check(args, &result.ips)?;
+    }
     let sandbox = path.to_string_lossy();
     let cont_entry = result
         .interfaces

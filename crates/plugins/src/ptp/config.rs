@@ -1,13 +1,12 @@
-//! The ptp plugin's configuration: `mtu`, `ipam` (required), `dns`, and the masquerading
-//! keys refused until twill's nftables masquerade exists.
+//! The ptp plugin's configuration: `mtu`, `ipam` (required), `dns`, `ipMasq` and
+//! `ipMasqBackend`.
 
 use twill_cni::config::NetConf;
-use twill_cni::json::Obj;
 use twill_cni::result::Dns;
 use twill_cni::skel::CmdArgs;
 use twill_cni::CniError;
 
-use crate::common::netconf;
+use crate::common::{masq, netconf};
 
 /// A ptp configuration, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,19 +19,22 @@ pub struct PtpConf {
     pub ipam: String,
     /// `dns`, when any of its fields is set.
     pub dns: Option<Dns>,
+    /// `ipMasq` (nftables; `ipMasqBackend: "iptables"` is refused).
+    pub ip_masq: bool,
 }
 
 impl PtpConf {
     /// Reads and validates everything ADD and CHECK need.
     pub fn parse(args: &CmdArgs) -> Result<PtpConf, CniError> {
         let net = NetConf::from_value(&args.config)?;
-        refuse_masquerade(&net.obj())?;
+        let ip_masq = masq::enabled(&net.obj())?;
         let mtu = netconf::mtu(&net.obj())?;
         let ipam = required_ipam(&net)?;
         Ok(PtpConf {
             mtu,
             ipam,
             dns: netconf::dns(&net),
+            ip_masq,
             net,
         })
     }
@@ -50,25 +52,6 @@ pub fn required_ipam(net: &NetConf) -> Result<String, CniError> {
                 "ipam: required: ptp needs addresses from an IPAM plugin (\"ipam\": {\"type\": …})",
             )
         })
-}
-
-/// `ipMasq: true` and any `ipMasqBackend` are refused (code 2) rather than ignored: a pod
-/// that should be masqueraded and is not loses its outbound traffic far from the cause.
-/// Masquerading arrives with twill's nftables support.
-fn refuse_masquerade(o: &Obj<'_>) -> Result<(), CniError> {
-    if o.bool("ipMasq")? == Some(true) {
-        return Err(CniError::unsupported_field(
-            "ipMasq",
-            "true (masquerading is not implemented yet by twill's ptp)",
-        ));
-    }
-    if let Some(backend) = o.get("ipMasqBackend").filter(|v| !v.is_null()) {
-        return Err(CniError::unsupported_field(
-            "ipMasqBackend",
-            format!("{backend} (masquerading is not implemented yet by twill's ptp)"),
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -110,15 +93,22 @@ mod tests {
         assert_eq!(c.dns.unwrap().nameservers, ["10.0.0.53"]);
         assert_eq!(parse(json!({"mtu": 0})).unwrap().mtu, None);
         assert!(parse(json!({"ipMasqBackend": null})).is_ok());
+        assert!(!parse(json!({})).unwrap().ip_masq);
+        let c = parse(json!({"ipMasq": true, "ipMasqBackend": "nftables"})).unwrap();
+        assert!(c.ip_masq);
     }
 
     #[test]
     fn refusals_carry_code_and_key() {
         for (extra, code, key) in [
-            (json!({"ipMasq": true}), Code::UNSUPPORTED_FIELD, "ipMasq"),
             (
-                json!({"ipMasqBackend": "nftables"}),
+                json!({"ipMasq": true, "ipMasqBackend": "iptables"}),
                 Code::UNSUPPORTED_FIELD,
+                "ipMasqBackend",
+            ),
+            (
+                json!({"ipMasqBackend": "ebpf"}),
+                Code::INVALID_NETWORK_CONFIG,
                 "ipMasqBackend",
             ),
             (json!({"ipMasq": "yes"}), Code::DECODING_FAILURE, "ipMasq"),

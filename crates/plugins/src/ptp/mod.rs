@@ -15,7 +15,7 @@ use twill_cni::config::NetConf;
 use twill_cni::skel::{self, CmdArgs, Plugin};
 use twill_cni::{CniError, Version};
 
-use crate::common::ipam;
+use crate::common::{ipam, masq};
 
 /// The plugin's entry point.
 pub fn main() -> ExitCode {
@@ -33,17 +33,22 @@ impl Plugin for PtpPlugin {
         add::add(args)
     }
 
+    /// The masquerade elements go first and need nothing but their record; the rest runs
+    /// even when their removal fails, whose error is then reported (all steps repeat).
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        crate::common::del::ipam_then_link(args)
+        let unmasqueraded = masq::del(args);
+        crate::common::del::ipam_then_link(args)?;
+        unmasqueraded
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
         check::check(args)
     }
 
-    /// ptp keeps no state of its own; its IPAM does. Without an IPAM there is nothing to
-    /// collect.
+    /// Masquerade records of stale attachments, then the IPAM's state (without an IPAM
+    /// there is nothing more to collect).
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        masq::gc(args)?;
         let net = NetConf::from_value(&args.config)?;
         match net.plugin.ipam {
             Some(i) => ipam::gc(&i.ipam_type, args),
