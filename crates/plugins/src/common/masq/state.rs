@@ -72,12 +72,18 @@ pub fn store(file: &Path, rec: &Record) -> io::Result<()> {
     written
 }
 
-/// Removes a record; a missing one is fine.
+/// Removes a record; a missing one is fine. The network's directory goes with its last
+/// record, so a network that is gone leaves nothing under /run.
 pub fn remove(file: &Path) -> io::Result<()> {
     match fs::remove_file(file) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
     }
+    if let Some(dir) = file.parent() {
+        // Fails harmlessly while other records remain (or another ADD just made one).
+        let _ = fs::remove_dir(dir);
+    }
+    Ok(())
 }
 
 /// Every record file of `network`, leftover temporaries included (GC removes them).
