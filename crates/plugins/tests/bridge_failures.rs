@@ -42,7 +42,7 @@ fn refused_configurations_name_the_key_and_leave_nothing() {
     let mut pod = sb.pod("p");
     let cases = [
         (json!({"ipMasq": true}), 2, "ipMasq"),
-        (json!({"macspoofchk": true}), 2, "macspoofchk"),
+        (json!({"macspoofchk": "yes"}), 6, "macspoofchk"),
         (json!({"vlan": 100}), 2, "vlan"),
         (json!({"vlanTrunk": [{"id": 5}]}), 2, "vlanTrunk"),
         (json!({"ipMasqBackend": "nftables"}), 2, "ipMasqBackend"),

@@ -17,10 +17,9 @@ pub const DEFAULT_BRIDGE: &str = "cni0";
 /// would need them (`None`: any value). Refused with code 2 rather than silently ignored: a
 /// pod without the masquerade, spoof check or VLAN its configuration asks for is a security
 /// or connectivity bug that surfaces far from its cause.
-const NOT_YET: [(&str, Option<&str>); 6] = [
+const NOT_YET: [(&str, Option<&str>); 5] = [
     ("ipMasq", Some("true")),
     ("ipMasqBackend", None),
-    ("macspoofchk", Some("true")),
     ("vlan", Some("non-zero")),
     ("vlanTrunk", None),
     ("preserveDefaultVlan", None),

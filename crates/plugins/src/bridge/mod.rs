@@ -7,6 +7,7 @@ pub mod config;
 
 mod gateway;
 mod setup;
+pub mod spoofchk;
 
 use std::process::ExitCode;
 
@@ -39,18 +40,22 @@ impl Plugin for BridgePlugin {
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        crate::common::del::ipam_then_link(args)
+        // The spoof check's elements go even when the rest fails, so a retried DEL has
+        // only the failed part left.
+        let spoof = spoofchk::del(args);
+        crate::common::del::ipam_then_link(args).and(spoof)
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
         check::check(args)
     }
 
-    /// The bridge keeps no state of its own; its IPAM may.
+    /// The spoof check's records and elements, then the IPAM's state.
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let spoof = spoofchk::gc(args);
         match ipam_type(args)? {
-            Some(t) => ipam::gc(&t, args),
-            None => Ok(()),
+            Some(t) => ipam::gc(&t, args).and(spoof),
+            None => spoof,
         }
     }
 

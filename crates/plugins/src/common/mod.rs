@@ -10,5 +10,6 @@ pub mod ipam;
 pub mod netconf;
 pub mod netns;
 pub mod random;
+pub mod record;
 pub mod undo;
 pub mod veth;
