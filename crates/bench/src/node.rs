@@ -19,7 +19,7 @@ pub struct Node {
 impl Node {
     /// Creates the node's host namespace, with `lo` up, under `dir`.
     pub fn create(dir: PathBuf, label: &str) -> Result<Node, twill_kernel::Error> {
-        let dir = NetNsDir::new(dir);
+        let dir = NetNsDir::unshared(dir);
         let host = dir.create(&format!("{label}-host"))?;
         host.netlink()?.link_set_up(LinkId::Name("lo"))?;
         Ok(Node {
@@ -66,5 +66,6 @@ impl Drop for Node {
             let _ = self.dir.delete(&pod);
         }
         let _ = self.dir.delete(&format!("{}-host", self.label));
+        self.dir.remove_if_empty();
     }
 }

@@ -119,8 +119,9 @@ fn enter(fd: BorrowedFd<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// Serialises making a directory a shared mount point, so two threads creating namespaces
-/// at once do not stack two bind mounts.
+/// Serialises preparing a directory and creating a namespace's file in it, against making it
+/// a shared mount point twice and against [`NetNsDir::remove_if_empty`] removing it between
+/// the two.
 static DIR_SETUP: Mutex<()> = Mutex::new(());
 
 /// A directory of named namespaces, each a file with the namespace bind-mounted on it (what
@@ -128,6 +129,7 @@ static DIR_SETUP: Mutex<()> = Mutex::new(());
 #[derive(Debug, Clone)]
 pub struct NetNsDir {
     dir: PathBuf,
+    shared: bool,
 }
 
 impl Default for NetNsDir {
@@ -137,9 +139,34 @@ impl Default for NetNsDir {
 }
 
 impl NetNsDir {
-    /// Named namespaces under `dir`.
+    /// Named namespaces under `dir`, which is made a shared mount point (as `ip netns` does
+    /// for /run/netns) so that mount namespaces created later see namespaces added after.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        NetNsDir { dir: dir.into() }
+        NetNsDir {
+            dir: dir.into(),
+            shared: true,
+        }
+    }
+
+    /// Named namespaces under `dir`, which stays a plain directory: for namespaces only this
+    /// process's children use (tests, benchmarks), so that nothing outlives them as a mount.
+    pub fn unshared(dir: impl Into<PathBuf>) -> Self {
+        NetNsDir {
+            dir: dir.into(),
+            shared: false,
+        }
+    }
+
+    /// Removes the directory if no namespace is left in it; anything else is left alone.
+    pub fn remove_if_empty(&self) {
+        let _guard = DIR_SETUP
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // rmdir fails on a directory with entries, which is the check; a shared directory
+        // is also a mount point, which stays as `ip netns` leaves /run/netns.
+        if !self.shared {
+            let _ = fs::remove_dir(&self.dir);
+        }
     }
 
     /// The directory.
@@ -177,14 +204,19 @@ impl NetNsDir {
         let path = self.path(name)?;
         let object = format!("{name:?}");
         let fail = |e| Error::io("create network namespace", object.clone(), e);
-        self.prepare_dir().map_err(fail)?;
-        fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o000)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(&path)
-            .map_err(fail)?;
+        {
+            let _guard = DIR_SETUP
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            self.prepare_dir().map_err(fail)?;
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o000)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(&path)
+                .map_err(fail)?;
+        }
         let bound = std::thread::scope(|scope| {
             let handle = std::thread::Builder::new()
                 .name("twill-netns-new".to_owned())
@@ -237,14 +269,16 @@ impl NetNsDir {
 
     /// Creates the directory and makes it a shared mount point (bind-mounting it onto itself
     /// first if it is not a mount point), as `ip netns add` does.
+    /// Creates the directory and, for a shared one, makes it a shared mount point. Called
+    /// with `DIR_SETUP` held.
     fn prepare_dir(&self) -> io::Result<()> {
-        let _guard = DIR_SETUP
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o755)
             .create(&self.dir)?;
+        if !self.shared {
+            return Ok(());
+        }
         let dir = CString::new(self.dir.as_os_str().as_bytes())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         match mount(None, &dir, libc::MS_SHARED | libc::MS_REC) {

@@ -46,7 +46,7 @@ fn refused_configurations_name_the_key_and_leave_nothing() {
             2,
             "ipMasqBackend",
         ),
-        (json!({"macspoofchk": true}), 2, "macspoofchk"),
+        (json!({"macspoofchk": "yes"}), 6, "macspoofchk"),
         (json!({"vlan": 100}), 2, "vlan"),
         (json!({"vlanTrunk": [{"id": 5}]}), 2, "vlanTrunk"),
         (json!({"ipMasqBackend": "bpf"}), 7, "ipMasqBackend"),

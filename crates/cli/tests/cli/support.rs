@@ -302,6 +302,8 @@ impl Drop for Sandbox {
             libc::umount2(c.as_ptr(), libc::MNT_DETACH);
         }
         let _ = std::fs::remove_dir(self.dir.dir());
+        // The shared parent goes with the last sandbox (fails while others remain).
+        let _ = std::fs::remove_dir(ROOT);
         let _ = std::fs::remove_dir_all(&self.tmp);
         if !std::thread::panicking() {
             let now = NetNs::current().and_then(|ns| ns.identity()).unwrap();

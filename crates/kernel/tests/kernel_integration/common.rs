@@ -42,7 +42,7 @@ impl Sandbox {
         require_root();
         let home = NetNs::current().unwrap().identity().unwrap();
         Sandbox {
-            dir: NetNsDir::new(NS_DIR),
+            dir: NetNsDir::unshared(NS_DIR),
             names: Vec::new(),
             home,
         }
@@ -82,6 +82,7 @@ impl Drop for Sandbox {
                 }
             }
         }
+        self.dir.remove_if_empty();
         let now = NetNs::current().and_then(|ns| ns.identity());
         if !std::thread::panicking() {
             assert_eq!(

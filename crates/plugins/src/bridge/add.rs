@@ -16,6 +16,7 @@ use twill_kernel::{sysctl, LinkId, NetNs, Netlink};
 use super::config::BridgeConf;
 use super::gateway;
 use super::setup::{self, Bridge};
+use super::spoofchk;
 use crate::common::configure::{self, IfaceSysctls};
 use crate::common::error::{internal, kernel};
 use crate::common::undo::Undo;
@@ -32,6 +33,7 @@ const PORT_WAITS_MS: [u64; 13] = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000
 /// Runs ADD and returns the result in the configuration's version.
 pub fn add(args: &CmdArgs) -> Result<Value, CniError> {
     let conf = BridgeConf::parse(args)?;
+    let spoofchk = spoofchk::enabled(&conf)?;
     let path = netns::path(args)?;
     let container = netns::open(args)?;
     let mut host = Netlink::open().map_err(kernel)?;
@@ -56,7 +58,20 @@ pub fn add(args: &CmdArgs) -> Result<Value, CniError> {
         bridge,
         port: &port,
     };
-    attach(&ctx, &mut host, &mut undo).inspect_err(|_| undo.run(&mut host, args))
+    // The check is in place before the pod has an address, so it never sends unchecked.
+    let checked = if spoofchk {
+        spoofchk::add(args, &port.host_name, port.container_mac)
+    } else {
+        Ok(())
+    };
+    checked
+        .and_then(|()| attach(&ctx, &mut host, &mut undo))
+        .inspect_err(|_| {
+            if spoofchk {
+                spoofchk::undo(args);
+            }
+            undo.run(&mut host, args);
+        })
 }
 
 struct Ctx<'a> {

@@ -9,6 +9,7 @@ use twill_kernel::link_ext::IFF_PROMISC;
 use twill_kernel::{Link, LinkId, Netlink};
 
 use super::config::BridgeConf;
+use super::spoofchk;
 use crate::common::check::{check_ips_and_routes, checked_veth, mac_matches};
 use crate::common::error::{internal, kernel};
 use crate::common::{ipam, masq, netns};
@@ -77,7 +78,11 @@ pub fn check(args: &CmdArgs) -> Result<(), CniError> {
             conf.bridge
         )));
     }
-    check_ips_and_routes(&mut nl, &args.ifname, cont.index, &result)
+    check_ips_and_routes(&mut nl, &args.ifname, cont.index, &result)?;
+    if spoofchk::enabled(&conf)? {
+        spoofchk::check(args, cont.mac)?;
+    }
+    Ok(())
 }
 
 fn check_bridge(

@@ -7,6 +7,7 @@ pub mod config;
 
 mod gateway;
 mod setup;
+pub mod spoofchk;
 
 use std::process::ExitCode;
 
@@ -38,24 +39,28 @@ impl Plugin for BridgePlugin {
         add::add(args)
     }
 
-    /// The masquerade elements go first and need nothing but their record; the rest runs
-    /// even when their removal fails, whose error is then reported (all steps repeat).
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        // The masquerade and spoof-check elements go first and need nothing but their
+        // records; the rest runs even when their removal fails, whose error is then
+        // reported (every step repeats safely).
         let unmasqueraded = masq::del(args);
-        crate::common::del::ipam_then_link(args)?;
-        unmasqueraded
+        let spoof = spoofchk::del(args);
+        crate::common::del::ipam_then_link(args)
+            .and(unmasqueraded)
+            .and(spoof)
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
         check::check(args)
     }
 
-    /// Masquerade records of stale attachments, then the IPAM's state.
+    /// Masquerade and spoof-check records of stale attachments, then the IPAM's state.
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
         masq::gc(args)?;
+        let spoof = spoofchk::gc(args);
         match ipam_type(args)? {
-            Some(t) => ipam::gc(&t, args),
-            None => Ok(()),
+            Some(t) => ipam::gc(&t, args).and(spoof),
+            None => spoof,
         }
     }
 

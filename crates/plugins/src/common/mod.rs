@@ -11,5 +11,6 @@ pub mod masq;
 pub mod netconf;
 pub mod netns;
 pub mod random;
+pub mod record;
 pub mod undo;
 pub mod veth;

@@ -16,7 +16,7 @@ pub mod config;
 pub mod elements;
 mod ops;
 pub mod skeleton;
-pub mod state;
+pub use crate::common::record as state;
 
 use std::process::ExitCode;
 
@@ -79,7 +79,7 @@ impl Plugin for Portmap {
         }
         let mut nft = open()?;
         // A repeated ADD of the same attachment replaces what the previous one added.
-        if let Ok(Some(old)) = state::load(&file) {
+        if let Ok(Some(old)) = state::load::<Record>(&file) {
             forget(&mut nft, &file, &old)?;
         }
         if rec.dnat.is_empty() {
@@ -104,7 +104,7 @@ impl Plugin for Portmap {
         // Only dataDir matters: a DEL must not fail on keys an ADD would refuse.
         let data_dir = config::data_dir(&Obj::root(&args.config)?)?;
         let file = state::path(&data_dir, &args.name, &args.container_id, &args.ifname);
-        let rec = match state::load(&file) {
+        let rec: Record = match state::load(&file) {
             Ok(Some(rec)) => rec,
             Ok(None) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
@@ -136,7 +136,7 @@ impl Plugin for Portmap {
         let mut nft = open()?;
         let mut failures = Vec::new();
         for file in files {
-            let rec = match state::load(&file) {
+            let rec: Record = match state::load(&file) {
                 Ok(Some(rec)) => rec,
                 // A leftover temporary or torn file describes nothing that was added.
                 Ok(None) | Err(_) => {

@@ -78,7 +78,7 @@ impl Sandbox {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let dir = NetNsDir::new(ROOT);
+        let dir = NetNsDir::unshared(ROOT);
         let tmp = std::env::temp_dir().join(format!("twill-plugin-test-{id}"));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(tmp.join("bin")).unwrap();
@@ -144,6 +144,7 @@ impl Drop for Sandbox {
                 }
             }
         }
+        self.dir.remove_if_empty();
         let _ = std::fs::remove_dir_all(&self.tmp);
         let now = NetNs::current().and_then(|ns| ns.identity());
         if !std::thread::panicking() {

@@ -97,7 +97,7 @@ impl World {
     pub fn new() -> World {
         require_root();
         let home = NetNs::current().unwrap().identity().unwrap();
-        let dir = NetNsDir::new(NS_DIR);
+        let dir = NetNsDir::unshared(NS_DIR);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let tag = format!("{}-{n}", std::process::id());
         let (host_name, pod_name) = (format!("tth-{tag}"), format!("ttp-{tag}"));
@@ -245,6 +245,7 @@ impl Drop for World {
                 }
             }
         }
+        self.dir.remove_if_empty();
         let _ = std::fs::remove_dir_all(&self.tmp);
         if !std::thread::panicking() {
             let now = NetNs::current().and_then(|ns| ns.identity()).unwrap();

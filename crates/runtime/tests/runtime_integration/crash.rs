@@ -141,7 +141,7 @@ fn a_killed_add_is_released_by_gc_to_our_plugins() {
          "ipam": {"type": "host-local", "dataDir": "@DATA@",
                   "ranges": [[{"subnet": "10.50.0.0/24"}]]}},
         {"type": "sleeper"},
-        {"type": "tuning", "mtu": 1300}
+        {"type": "tuning", "dataDir": "@DATA@/tuning", "mtu": 1300}
     ]});
     let ours = ["bridge", "host-local", "tuning"];
     let host = Host::new(&mut sb, "crash-gc", &conflist, &ours);

@@ -245,7 +245,7 @@ fn tuning_conflist() -> Value {
     json!({"cniVersion": "1.0.0", "name": "tuned", "plugins": [
         {"type": "bridge", "bridge": "cnitu0", "isGateway": true,
          "ipam": host_local("10.40.0.0/24")},
-        {"type": "tuning", "mtu": 1300, "promisc": true,
+        {"type": "tuning", "dataDir": "@DATA@/tuning", "mtu": 1300, "promisc": true,
          "sysctl": {"net.ipv4.conf.eth0.arp_filter": "1"}}
     ]})
 }
@@ -286,7 +286,7 @@ pub fn podman_conflist(ip_masq: bool) -> Value {
          "hairpinMode": true, "ipam": host_local("10.88.0.0/16")},
         {"type": "portmap", "capabilities": {"portMappings": true}},
         {"type": "firewall"},
-        {"type": "tuning"}
+        {"type": "tuning", "dataDir": "@DATA@/tuning"}
     ]})
 }
 

@@ -236,7 +236,7 @@ impl Sandbox {
             "the runtime's namespace tests need root (CAP_SYS_ADMIN)"
         );
         Sandbox {
-            dir: NetNsDir::new("/run/twill-runtime-tests"),
+            dir: NetNsDir::unshared("/run/twill-runtime-tests"),
             names: Vec::new(),
         }
     }
@@ -270,6 +270,7 @@ impl Drop for Sandbox {
         for name in self.names.drain(..) {
             let _ = self.dir.delete(&name);
         }
+        self.dir.remove_if_empty();
     }
 }
 

@@ -80,8 +80,13 @@ pub fn remove(file: &Path) -> io::Result<()> {
         _ => {}
     }
     if let Some(dir) = file.parent() {
-        // Fails harmlessly while other records remain (or another ADD just made one).
-        let _ = fs::remove_dir(dir);
+        // Fails harmlessly while other records remain (or another ADD just made one); the
+        // root goes the same way with the last network.
+        if fs::remove_dir(dir).is_ok() {
+            if let Some(root) = dir.parent() {
+                let _ = fs::remove_dir(root);
+            }
+        }
     }
     Ok(())
 }

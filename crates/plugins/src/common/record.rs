@@ -1,13 +1,15 @@
-//! The per-attachment record on disk: `<dataDir>/<network>/<containerID>-<ifname>`, the
-//! exact elements an ADD added, so DEL is O(1) in pods (no listing of the maps) and works
-//! without the netns and without `portMappings`. Written to a temporary name, synced and
-//! renamed, so a crash leaves the old record or the new one, never a torn one.
+//! Per-attachment records on disk: `<dataDir>/<network>/<containerID>-<ifname>`, the exact
+//! nf_tables elements an ADD added (portmap's host ports, bridge's spoof-check pairs), so
+//! DEL is O(1) in pods (no listing of sets) and works without the netns and without the
+//! keys the runtime may leave out of DEL. Written to a temporary name, synced and renamed,
+//! so a crash leaves the old record or the new one, never a torn one.
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::elements::Record;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// The record file of one attachment.
 pub fn path(data_dir: &Path, network: &str, container_id: &str, ifname: &str) -> PathBuf {
@@ -17,7 +19,7 @@ pub fn path(data_dir: &Path, network: &str, container_id: &str, ifname: &str) ->
 }
 
 /// Reads a record: `Ok(None)` when there is none; an unreadable one is an error naming it.
-pub fn load(file: &Path) -> io::Result<Option<Record>> {
+pub fn load<T: DeserializeOwned>(file: &Path) -> io::Result<Option<T>> {
     let bytes = match fs::read(file) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -29,7 +31,7 @@ pub fn load(file: &Path) -> io::Result<Option<Record>> {
 }
 
 /// Writes `rec` to `file` atomically.
-pub fn store(file: &Path, rec: &Record) -> io::Result<()> {
+pub fn store<T: Serialize>(file: &Path, rec: &T) -> io::Result<()> {
     let dir = file
         .parent()
         .ok_or_else(|| io::Error::other("record path has no directory"))?;
@@ -79,12 +81,13 @@ pub fn list(data_dir: &Path, network: &str) -> io::Result<Vec<PathBuf>> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::portmap::elements::Record;
 
     #[test]
     fn store_load_list_remove() {
         let dir = std::env::temp_dir().join(format!("twill-portmap-state-{}", std::process::id()));
         let file = path(&dir, "net", "ctr-1", "eth0");
-        assert!(load(&file).unwrap().is_none());
+        assert!(load::<Record>(&file).unwrap().is_none());
         let rec = Record {
             container_id: "ctr-1".into(),
             ifname: "eth0".into(),
@@ -95,7 +98,7 @@ mod tests {
         assert_eq!(load(&file).unwrap(), Some(rec));
         assert_eq!(list(&dir, "net").unwrap(), vec![file.clone()]);
         fs::write(&file, b"{torn").unwrap();
-        assert!(load(&file).is_err());
+        assert!(load::<Record>(&file).is_err());
         remove(&file).unwrap();
         remove(&file).unwrap();
         assert!(list(&dir, "net").unwrap().is_empty());
