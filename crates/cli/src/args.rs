@@ -241,7 +241,7 @@ pub struct NetCreateArgs {
     /// Also give pods an IPv6 address from this subnet
     #[arg(long, value_name = "CIDR")]
     pub ipv6: Option<String>,
-    /// Masquerade pod traffic leaving the subnet (needs the nftables work; refused today)
+    /// Masquerade pod traffic leaving the subnet (bridge and ptp)
     #[arg(long)]
     pub masq: bool,
     /// MTU of the links

@@ -1,9 +1,9 @@
 //! The embedded default network, so `twill run -- CMD` works with no configuration at all.
 //!
 //! It is podman's default chain as far as twill's plugins go today: a bridge with the
-//! gateway on it, host-local addresses from 10.88.0.0/16 with a default route, portmap (so
-//! `-p HOST:CONTAINER` works) and tuning. IP masquerade and firewall join when the nftables
-//! work brings them; until then pods reach the host and each other, not the outside world.
+//! gateway on it that masquerades traffic leaving the pod network, host-local addresses from
+//! 10.88.0.0/16 with a default route, portmap (so `-p HOST:CONTAINER` works) and tuning.
+//! The firewall plugin joins when the nftables work brings it.
 
 use std::path::{Path, PathBuf};
 
@@ -57,7 +57,7 @@ pub fn conflist(version: Version, data_dir: Option<&Path>) -> Value {
                 "type": "bridge",
                 "bridge": BRIDGE,
                 "isGateway": true,
-                "ipMasq": false,
+                "ipMasq": true,
                 "hairpinMode": true,
                 "capabilities": {"ips": true, "mac": true},
                 "ipam": ipam,
@@ -97,7 +97,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_default_parses_and_masquerades_nothing_yet() {
+    fn the_default_parses_and_masquerades() {
         let v = conflist(Version::V1_1_0, Some(Path::new("/tmp/x/networks")));
         let net = NetworkList::from_bytes(v.to_string().as_bytes()).unwrap();
         assert_eq!(net.name(), NAME);
@@ -107,7 +107,7 @@ mod tests {
             .map(|p| p.plugin_type.as_str())
             .collect();
         assert_eq!(types, ["bridge", "portmap", "tuning"]);
-        assert_eq!(v["plugins"][0]["ipMasq"], false);
+        assert_eq!(v["plugins"][0]["ipMasq"], true);
         assert_eq!(v["plugins"][0]["ipam"]["dataDir"], "/tmp/x/networks");
         assert_eq!(v["plugins"][1]["dataDir"], "/tmp/x/portmap");
         assert_eq!(v["plugins"][1]["capabilities"]["portMappings"], true);

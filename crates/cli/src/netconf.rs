@@ -79,12 +79,8 @@ pub type Subnet = (Cidr, Option<IpAddr>);
 /// Checks the flags against each other and what is taken; returns the pod subnets (IPv4 or
 /// the given one first, then --ipv6) and the bridge name.
 pub fn check(a: &NetCreateArgs, taken: &Taken) -> Result<(Vec<Subnet>, String)> {
-    if a.masq {
-        return Err(advise(
-            "--masq: masquerading needs the nftables work, which twill's plugins do not have \
-             yet (they refuse ipMasq rather than silently not masquerading)",
-            "leave out --masq: pods then reach the host and each other but not beyond it",
-        ));
+    if a.masq && a.driver == Driver::Macvlan {
+        bail!("--masq applies to the bridge and ptp drivers: macvlan pods sit on the host's own network");
     }
     if a.isolate && a.driver == Driver::Ptp {
         bail!("--isolate: ptp pods are routed, each on its own link, so they are isolated at layer 2 already");
@@ -214,6 +210,9 @@ pub fn build(
                 if a.isolate { "private" } else { "bridge" },
             );
         }
+    }
+    if a.masq {
+        crate::output::set(&mut plugin, "ipMasq", true);
     }
     if let Some(mtu) = a.mtu {
         crate::output::set(&mut plugin, "mtu", mtu);

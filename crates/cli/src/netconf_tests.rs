@@ -66,7 +66,7 @@ fn explicit_dual_stack_with_gateway_mtu_and_isolation() {
 #[test]
 fn refusals_say_why() {
     let cases: [(&[&str], &str); 8] = [
-        (&["n", "--masq"], "nftables"),
+        (&["n", "--masq", "--driver", "macvlan"], "bridge and ptp"),
         (
             &["n", "--driver", "ptp", "--isolate"],
             "isolated at layer 2",
@@ -92,6 +92,20 @@ fn refusals_say_why() {
         let err = format!("{:#}", check(&create_args(line), &taken).unwrap_err());
         assert!(err.contains(want), "{line:?}: {err}");
     }
+}
+
+#[test]
+fn masq_asks_bridge_and_ptp_to_masquerade() {
+    for driver in ["bridge", "ptp"] {
+        let a = create_args(&["n", "--driver", driver, "--masq"]);
+        let (subnets, bridge) = check(&a, &Taken::default()).unwrap();
+        let conf = build(&a, &subnets, &bridge, Version::V1_0_0, None);
+        assert_eq!(conf["plugins"][0]["ipMasq"], true, "{driver}");
+    }
+    let a = create_args(&["n"]);
+    let (subnets, bridge) = check(&a, &Taken::default()).unwrap();
+    let conf = build(&a, &subnets, &bridge, Version::V1_0_0, None);
+    assert!(conf["plugins"][0].get("ipMasq").is_none());
 }
 
 #[test]
