@@ -131,8 +131,7 @@ fn a_thousand_add_del_cycles_leave_the_skeleton_exactly_as_installed() {
         sb.twill("portmap", "DEL", &id, &a.path, &c).ok();
     }
     assert_eq!(ruleset(&sb.host.path), skeleton);
-    let records = std::fs::read_dir(sb.tmp.join("portmap/testnet"))
-        .unwrap()
-        .count();
+    // The network's record directory goes with its last record.
+    let records = std::fs::read_dir(sb.tmp.join("portmap/testnet")).map_or(0, Iterator::count);
     assert_eq!(records, 0);
 }

@@ -199,7 +199,9 @@ fn forget(nft: &mut Nftables, file: &Path, rec: &Record) -> Result<(), CniError>
             _ => {}
         }
     }
-    record::remove(file).map_err(|e| io_error("removing the record", file, e))
+    record::remove(file)
+        .map(drop)
+        .map_err(|e| io_error("removing the record", file, e))
 }
 
 /// DEL: whatever the record says was added, whether or not the configuration still asks
@@ -215,7 +217,9 @@ pub fn del(args: &CmdArgs) -> Result<(), CniError> {
                 "bridge: discarding unreadable record {}: {e}",
                 file.display()
             );
-            return record::remove(&file).map_err(|e| io_error("removing", &file, e));
+            return record::remove(&file)
+                .map(drop)
+                .map_err(|e| io_error("removing", &file, e));
         }
         Err(e) => return Err(io_error("reading the record", &file, e)),
     };

@@ -53,12 +53,15 @@ pub fn store<T: Serialize>(file: &Path, rec: &T) -> io::Result<()> {
     written
 }
 
-/// Removes a record; a missing one is fine.
-pub fn remove(file: &Path) -> io::Result<()> {
+/// Removes a record; a missing one is fine. The network's directory goes with its last
+/// record, so a network that is gone leaves nothing behind; returns whether it went.
+pub fn remove(file: &Path) -> io::Result<bool> {
     match fs::remove_file(file) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
     }
+    // Fails harmlessly while other records remain (or another ADD just made one).
+    Ok(file.parent().is_some_and(|dir| fs::remove_dir(dir).is_ok()))
 }
 
 /// Every record file of `network` (temporary files of interrupted writes included, so GC

@@ -55,7 +55,9 @@ fn io_error(what: &str, file: &std::path::Path, e: std::io::Error) -> CniError {
 /// Removes a recorded attachment's elements, then its record.
 fn forget(nft: &mut Nftables, file: &std::path::Path, rec: &Record) -> Result<(), CniError> {
     ops::remove(nft, rec)?;
-    state::remove(file).map_err(|e| io_error("removing the record", file, e))
+    state::remove(file)
+        .map(drop)
+        .map_err(|e| io_error("removing the record", file, e))
 }
 
 impl Plugin for Portmap {
@@ -113,7 +115,9 @@ impl Plugin for Portmap {
                     "portmap: discarding unreadable record {}: {e}",
                     file.display()
                 );
-                return state::remove(&file).map_err(|e| io_error("removing", &file, e));
+                return state::remove(&file)
+                    .map(drop)
+                    .map_err(|e| io_error("removing", &file, e));
             }
             Err(e) => return Err(io_error("reading the record", &file, e)),
         };

@@ -1,15 +1,16 @@
 //! The per-attachment record: `<dir>/<network>/<containerID>-<ifname>`, the table and
 //! the pod addresses an ADD added as elements, so DEL removes exactly those without the
 //! netns, the configuration's subnets or `prevResult`, and without listing the maps.
-//! Written to a temporary name, synced and renamed (as portmap's records), so a crash
-//! leaves the old record or the new one, never a torn one.
+//! Stored with [`crate::common::record`], as portmap's and the spoof check's records are.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::common::record;
 
 /// Where the records live. Under `/run`: the elements they describe do not survive a
 /// reboot either. The bridge and ptp configurations have no key for it (the reference has
@@ -32,76 +33,29 @@ pub struct Record {
 
 /// The record file of one attachment.
 pub fn path(network: &str, container_id: &str, ifname: &str) -> PathBuf {
-    Path::new(DIR)
-        .join(network)
-        .join(format!("{container_id}-{ifname}"))
+    record::path(Path::new(DIR), network, container_id, ifname)
 }
 
 /// Reads a record: `Ok(None)` when there is none.
 pub fn load(file: &Path) -> io::Result<Option<Record>> {
-    let bytes = match fs::read(file) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    record::load(file)
 }
 
 /// Writes `rec` to `file` atomically.
 pub fn store(file: &Path, rec: &Record) -> io::Result<()> {
-    let dir = file
-        .parent()
-        .ok_or_else(|| io::Error::other("record path has no directory"))?;
-    fs::create_dir_all(dir)?;
-    let mut tmp_name = file.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
-    let bytes = serde_json::to_vec(rec).map_err(io::Error::other)?;
-    let written = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, file)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written
+    record::store(file, rec)
 }
 
-/// Removes a record; a missing one is fine. The network's directory goes with its last
-/// record, so a network that is gone leaves nothing under /run.
+/// Removes a record; a missing one is fine. With the last network's records the fixed
+/// root goes too.
 pub fn remove(file: &Path) -> io::Result<()> {
-    match fs::remove_file(file) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    if let Some(dir) = file.parent() {
-        // Fails harmlessly while other records remain (or another ADD just made one); the
-        // root goes the same way with the last network.
-        if fs::remove_dir(dir).is_ok() {
-            if let Some(root) = dir.parent() {
-                let _ = fs::remove_dir(root);
-            }
-        }
+    if record::remove(file)? {
+        let _ = fs::remove_dir(DIR);
     }
     Ok(())
 }
 
 /// Every record file of `network`, leftover temporaries included (GC removes them).
 pub fn list(network: &str) -> io::Result<Vec<PathBuf>> {
-    let entries = match fs::read_dir(Path::new(DIR).join(network)) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut out = Vec::new();
-    for entry in entries {
-        out.push(entry?.path());
-    }
-    out.sort();
-    Ok(out)
+    record::list(Path::new(DIR), network)
 }
