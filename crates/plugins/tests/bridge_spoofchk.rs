@@ -13,12 +13,7 @@
 mod portmap_support;
 mod support;
 
-use std::io::Write;
 use std::net::IpAddr;
-use std::os::fd::{AsFd, AsRawFd};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 
 use portmap_support::ruleset;
 use serde_json::{json, Value};
@@ -196,51 +191,11 @@ fn wrong_types_are_refused_and_off_adds_nothing() {
     sb.twill("bridge", "DEL", "a", &a.path, &off).ok();
 }
 
-/// Runs our plugin `name` in the sandbox's host namespace with `PATH` set to `path`.
-fn run_with_path(sb: &Sandbox, cmd: &str, netns: &str, path: &str, conf: &Value) -> Value {
-    let mut c = Command::new(sb.tmp.join("bin").join("bridge"));
-    c.env_clear()
-        .env("PATH", path)
-        .env("CNI_COMMAND", cmd)
-        .env("CNI_CONTAINERID", "a")
-        .env("CNI_NETNS", netns)
-        .env("CNI_IFNAME", "eth0")
-        .env("CNI_PATH", sb.tmp.join("bin"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let host_fd = sb.host.ns.as_fd().as_raw_fd();
-    // SAFETY: runs in the forked child before exec and only calls setns(2), which is
-    // async-signal-safe; `host_fd` stays open in the parent for the whole call.
-    unsafe {
-        c.pre_exec(move || {
-            if libc::setns(host_fd, libc::CLONE_NEWNET) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = c.spawn().unwrap();
-    let input = serde_json::to_vec(conf).unwrap();
-    child.stdin.take().unwrap().write_all(&input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "bridge {cmd}: {} {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
 #[test]
 fn add_and_del_never_execute_a_program() {
     let mut sb = Sandbox::new();
     let a = sb.pod("a");
-    let traps = sb.tmp.join("traps");
-    std::fs::create_dir_all(&traps).unwrap();
-    let marker = sb.tmp.join("trap-fired");
-    for tool in [
+    let (path, marker) = sb.traps(&[
         "nft",
         "iptables",
         "ip6tables",
@@ -248,17 +203,11 @@ fn add_and_del_never_execute_a_program() {
         "ip",
         "sh",
         "bash",
-    ] {
-        let script = traps.join(tool);
-        let body = format!("#!/bin/sh\necho {tool} >> {}\nexit 1\n", marker.display());
-        std::fs::write(&script, body).unwrap();
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let path = traps.to_string_lossy().into_owned();
+    ]);
     let c = conf(&sb, json!({}));
-    let r = run_with_path(&sb, "ADD", &a.path_str(), &path, &c);
+    let r = sb.run_with_path("bridge", "ADD", "a", &a.path_str(), &path, &c);
     assert_eq!(elements(&sb, "allowed").unwrap(), vec![pair(&r)]);
-    run_with_path(&sb, "DEL", &a.path_str(), &path, &c);
+    sb.run_with_path("bridge", "DEL", "a", &a.path_str(), &path, &c);
     assert_only_skeleton(&sb);
     assert!(
         !marker.exists(),

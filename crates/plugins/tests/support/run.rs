@@ -119,6 +119,8 @@ pub struct Request<'a> {
     pub args: &'a str,
     /// `CNI_PATH`, when not the implementation's own directory.
     pub cni_path: Option<&'a str>,
+    /// `PATH` (unset when `None`, as a runtime may leave it).
+    pub path: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
@@ -131,6 +133,7 @@ impl<'a> Request<'a> {
             ifname: "eth0",
             args: "",
             cni_path: None,
+            path: None,
         }
     }
 }
@@ -191,6 +194,9 @@ impl Sandbox {
         if !req.args.is_empty() {
             cmd.env("CNI_ARGS", req.args);
         }
+        if let Some(path) = req.path {
+            cmd.env("PATH", path);
+        }
         let host_fd = self.host.ns.as_fd().as_raw_fd();
         // SAFETY: the closure runs in the forked child before exec and only calls setns(2),
         // which is async-signal-safe; `host_fd` stays open in the parent (and so in the
@@ -222,6 +228,41 @@ impl Sandbox {
             stdout: out.stdout,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+
+    /// A directory of trap programs named `tools`, each of which records its name in a
+    /// marker file when run; returns it as a `PATH` and the marker, which must stay absent
+    /// for "this plugin never executes a program" to hold.
+    pub fn traps(&self, tools: &[&str]) -> (String, PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self.tmp.join("traps");
+        std::fs::create_dir_all(&dir).unwrap();
+        let marker = self.tmp.join("trap-fired");
+        for tool in tools {
+            let script = dir.join(tool);
+            let body = format!("#!/bin/sh\necho {tool} >> {}\nexit 1\n", marker.display());
+            std::fs::write(&script, body).unwrap();
+            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        (dir.to_string_lossy().into_owned(), marker)
+    }
+
+    /// Runs `command` of our plugin `name` for container `id`'s `eth0` in `netns` with `PATH`
+    /// set to `path`; asserts success and returns what it printed.
+    pub fn run_with_path(
+        &self,
+        name: &str,
+        command: &str,
+        id: &str,
+        netns: &str,
+        path: &str,
+        conf: &Value,
+    ) -> Value {
+        let req = Request {
+            path: Some(path),
+            ..Request::new(command, id, Path::new(netns))
+        };
+        self.exec(Impl::Twill, name, &req, conf).ok()
     }
 
     /// Runs `command` of our plugin `name` for container `id`'s `eth0` in `netns`.
