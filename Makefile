@@ -6,6 +6,7 @@ PREFIX ?= /usr/local
 CNI_BIN_DIR ?= /opt/cni/bin
 FUZZ_SECONDS ?= 600
 PODS ?= 1000
+SCENARIO ?= bridge
 # Release binaries are linked statically: a plugin is a short-lived process, and without the
 # dynamic loader it starts faster and its resident set is ~0.6 MB smaller. An explicit target
 # keeps the static flag off build scripts and proc-macros, which run on the host.
@@ -62,7 +63,7 @@ install-check:
 # ADD/DEL latency and peak RSS as a node fills to PODS pods: twill and the reference plugins
 # side by side in one run (needs root and the reference plugins: `make setup`).
 bench: setup release
-	$(RELEASE_DIR)/twill-bench --pods $(PODS)
+	$(RELEASE_DIR)/twill-bench --pods $(PODS) --scenario $(SCENARIO)
 
 # Sets everything up — packages, then `make install` (twill to PREFIX/bin, the plugins to
 # CNI_BIN_DIR) — and networks pods with it; afterwards `twill run -- CMD` works as is.

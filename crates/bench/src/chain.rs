@@ -50,7 +50,6 @@ pub enum ChainError {
 pub struct Chain {
     list: NetConfList,
     cni_path: PathBuf,
-    capability_args: Map<String, Value>,
     metrics: PathBuf,
 }
 
@@ -63,21 +62,17 @@ pub struct Attachment<'a> {
     pub netns: &'a Path,
     /// CNI_IFNAME.
     pub ifname: &'a str,
+    /// The runtime's capability arguments for this attachment (port mappings…).
+    pub capability_args: &'a Map<String, Value>,
 }
 
 impl Chain {
     /// A chain of `list` run from the plugins in `cni_path`.
     /// `metrics` is a scratch file the launcher reports each exec's cost through.
-    pub fn new(
-        list: NetConfList,
-        cni_path: PathBuf,
-        capability_args: Map<String, Value>,
-        metrics: PathBuf,
-    ) -> Chain {
+    pub fn new(list: NetConfList, cni_path: PathBuf, metrics: PathBuf) -> Chain {
         Chain {
             list,
             cni_path,
-            capability_args,
             metrics,
         }
     }
@@ -101,7 +96,7 @@ impl Chain {
         let mut prev: Option<Value> = None;
         for plugin in &self.list.plugins {
             let mut injection = Injection::new(&self.list.name, self.list.cni_version)
-                .with_capability_args(&self.capability_args);
+                .with_capability_args(at.capability_args);
             if let Some(p) = &prev {
                 injection = injection.with_prev_result(p);
             }
@@ -134,7 +129,7 @@ impl Chain {
         };
         for plugin in self.list.plugins.iter().rev() {
             let mut injection = Injection::new(&self.list.name, self.list.cni_version)
-                .with_capability_args(&self.capability_args);
+                .with_capability_args(at.capability_args);
             if !result.is_null() {
                 injection = injection.with_prev_result(result);
             }

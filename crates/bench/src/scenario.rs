@@ -10,16 +10,24 @@ use serde_json::{json, Map, Value};
 pub enum Scenario {
     /// bridge with host-local: the plugin pair every runtime's default starts with.
     Bridge,
+    /// The chain `podman network create` writes (CNI backend, podman 4.3): bridge with
+    /// ipMasq and hairpinMode over host-local, portmap, firewall, tuning — with one host
+    /// port mapped per pod, as `podman run -p` asks.
+    Podman,
 }
+
+/// The first pod's host port; pod i maps `HOST_PORT_BASE + i` (a run has at most 5,000 pods).
+const HOST_PORT_BASE: usize = 20_000;
 
 impl Scenario {
     /// Every scenario, by name.
-    pub const ALL: [Scenario; 1] = [Scenario::Bridge];
+    pub const ALL: [Scenario; 2] = [Scenario::Bridge, Scenario::Podman];
 
     /// The scenario's name on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Scenario::Bridge => "bridge",
+            Scenario::Podman => "podman",
         }
     }
 
@@ -27,6 +35,10 @@ impl Scenario {
     pub fn describe(self) -> &'static str {
         match self {
             Scenario::Bridge => "bridge + host-local (isGateway), exec'd directly",
+            Scenario::Podman => {
+                "podman's chain: bridge (ipMasq, hairpinMode) + host-local, portmap with one \
+                 mapping per pod, firewall, tuning; run as libcni does"
+            }
         }
     }
 
@@ -49,18 +61,55 @@ impl Scenario {
                     }
                 }]
             }),
+            // What podman 4.3 writes for `podman network create --subnet`, cniVersion and
+            // all; the gateway route is host-local's, as in podman's file.
+            Scenario::Podman => json!({
+                "cniVersion": "0.4.0",
+                "name": "twill-bench",
+                "plugins": [
+                    {
+                        "type": "bridge",
+                        "bridge": "bench0",
+                        "isGateway": true,
+                        "ipMasq": true,
+                        "hairpinMode": true,
+                        "ipam": {
+                            "type": "host-local",
+                            "dataDir": data_dir,
+                            "routes": [{"dst": "0.0.0.0/0"}],
+                            "ranges": [[{"subnet": "10.128.0.0/16", "gateway": "10.128.0.1"}]]
+                        }
+                    },
+                    {"type": "portmap", "capabilities": {"portMappings": true}},
+                    {"type": "firewall", "backend": ""},
+                    {"type": "tuning"}
+                ]
+            }),
         }
     }
 
-    /// The runtime's capability arguments (none for this chain).
-    pub fn capability_args(self) -> Map<String, Value> {
-        Map::new()
+    /// The runtime's capability arguments for pod `pod`: a host port of its own in the
+    /// podman chain (the runtime passes the same on DEL), none for bare bridge.
+    pub fn capability_args(self, pod: usize) -> Map<String, Value> {
+        let mut args = Map::new();
+        if self == Scenario::Podman {
+            args.insert(
+                "portMappings".to_owned(),
+                json!([{
+                    "hostPort": HOST_PORT_BASE + pod,
+                    "containerPort": 80,
+                    "protocol": "tcp"
+                }]),
+            );
+        }
+        args
     }
 
     /// Plugin names the chain execs, which twill's directory must link to `twill-cni`.
     pub fn plugin_names(self) -> &'static [&'static str] {
         match self {
             Scenario::Bridge => &["bridge", "host-local"],
+            Scenario::Podman => &["bridge", "host-local", "portmap", "firewall", "tuning"],
         }
     }
 }

@@ -8,6 +8,7 @@ use twill_cni::config::NetConfList;
 
 use crate::chain::{Attachment, Chain, ChainError};
 use crate::node::Node;
+use crate::scenario::Scenario;
 use crate::Options;
 
 /// Why a run stopped.
@@ -75,6 +76,7 @@ struct Runner {
     side: Side,
     node: Node,
     chain: Chain,
+    scenario: Scenario,
     results: Vec<Value>,
 }
 
@@ -103,12 +105,8 @@ fn runner(
             veth_floor: Vec::with_capacity(opts.pods),
         },
         node: Node::create(netns_dir, label)?,
-        chain: Chain::new(
-            list,
-            bin,
-            opts.scenario.capability_args(),
-            scratch.join(format!("{label}-metrics")),
-        ),
+        chain: Chain::new(list, bin, scratch.join(format!("{label}-metrics"))),
+        scenario: opts.scenario,
         results: Vec::with_capacity(opts.pods),
     })
 }
@@ -184,10 +182,12 @@ fn container_id(label: &str, i: usize) -> String {
 fn add_one(r: &mut Runner, i: usize) -> Result<(), SweepError> {
     let netns = r.node.add_pod(i)?;
     let id = container_id(r.side.label, i);
+    let caps = r.scenario.capability_args(i);
     let at = Attachment {
         container_id: &id,
         netns: &netns,
         ifname: "eth0",
+        capability_args: &caps,
     };
     let chain = &r.chain;
     let (result, cost) =
@@ -208,10 +208,12 @@ fn add_one(r: &mut Runner, i: usize) -> Result<(), SweepError> {
 fn del_one(r: &mut Runner, i: usize) -> Result<(), SweepError> {
     let netns = r.node.pod_path(i)?;
     let id = container_id(r.side.label, i);
+    let caps = r.scenario.capability_args(i);
     let at = Attachment {
         container_id: &id,
         netns: &netns,
         ifname: "eth0",
+        capability_args: &caps,
     };
     let result = r.results.get(i).cloned().unwrap_or(Value::Null);
     let chain = &r.chain;

@@ -7,6 +7,8 @@
 //! * [`Netlink::link_set_promisc_flag`]: the `IFF_PROMISC` device flag.
 //! * [`Netlink::link_get_message`]: the whole decoded reply of a GET, for attributes that
 //!   [`crate::Link`] does not surface (the operational state).
+//! * [`Netlink::link_set_ipv6_addr_gen_none`]: no IPv6 link-local address for a link, set
+//!   over netlink (`IFLA_AF_SPEC`) rather than through a `/proc/sys` file.
 
 use std::os::fd::AsRawFd;
 
@@ -16,6 +18,15 @@ use crate::nl::consts::{
     IFF_UP, NLM_F_CREATE, NLM_F_EXCL, RTEXT_FILTER_SKIP_STATS, RTM_GETLINK, RTM_NEWLINK,
 };
 use crate::nl::{MessageBuilder, Netlink};
+
+/// `IFLA_AF_SPEC`: per-address-family link settings.
+const IFLA_AF_SPEC: u16 = 26;
+/// `AF_INET6`, as the nest type inside `IFLA_AF_SPEC`.
+const AF_INET6: u16 = 10;
+/// `IFLA_INET6_ADDR_GEN_MODE` inside the `AF_INET6` nest.
+const IFLA_INET6_ADDR_GEN_MODE: u16 = 8;
+/// `IN6_ADDR_GEN_MODE_NONE`: the kernel generates no link-local address.
+const IN6_ADDR_GEN_MODE_NONE: u8 = 1;
 
 /// `if.h`: the device receives all packets.
 pub const IFF_PROMISC: u32 = 0x100;
@@ -74,6 +85,22 @@ impl Netlink {
         let mut req = MessageBuilder::new(RTM_NEWLINK, 0);
         msg.emit(&mut req);
         self.request_ack("set promiscuous mode of link", &id, req)
+    }
+
+    /// Stops the kernel from giving the link an IPv6 link-local address when it next gets
+    /// a carrier. A link that needs no IPv6 address of its own (a bridge port) then sends no
+    /// duplicate-address probe, listener report or router solicitation, which a bridge
+    /// floods to every other port. Fails with `EAFNOSUPPORT` where IPv6 is off.
+    pub fn link_set_ipv6_addr_gen_none(&mut self, id: LinkId<'_>) -> Result<()> {
+        let msg = message_for(id);
+        let mut req = MessageBuilder::new(RTM_NEWLINK, 0);
+        msg.emit(&mut req);
+        let spec = req.nest_start(IFLA_AF_SPEC);
+        let inet6 = req.nest_start(AF_INET6);
+        req.attr_u8(IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+        req.nest_end(inet6);
+        req.nest_end(spec);
+        self.request_ack("set IPv6 address generation of link", &id, req)
     }
 
     /// Gets one link's whole decoded reply (operational state included).

@@ -11,7 +11,7 @@ use twill_cni::skel::CmdArgs;
 use twill_cni::CniError;
 use twill_kernel::bridge_port::BridgePortChange;
 use twill_kernel::link_ext::OPER_UP;
-use twill_kernel::{sysctl, LinkId, NetNs, Netlink};
+use twill_kernel::{LinkId, NetNs, Netlink};
 
 use super::config::BridgeConf;
 use super::gateway;
@@ -94,7 +94,13 @@ fn attach<'a>(ctx: &Ctx<'a>, host: &mut Netlink, undo: &mut Undo<'a>) -> Result<
         host.bridge_port_set(LinkId::Name(&port.host_name), &change)
             .map_err(|e| internal(format!("failed to set up port {}: {e}", port.host_name)))?;
     }
-    let _ = sysctl::write(&format!("net/ipv6/conf/{}/accept_ra", port.host_name), "0");
+    // A bridge port needs no IPv6 address of its own (frames arriving on a port belong to
+    // the bridge, never to the port's stack), and the link-local address the kernel would
+    // give it makes it send probes, reports and solicitations that the bridge floods to every
+    // other pod: per ADD, work that grows with the node. Best effort: no IPv6, no change.
+    // The kernel reads the mode when the port gets its carrier, which is when the container
+    // end comes up, later in this ADD.
+    let _ = host.link_set_ipv6_addr_gen_none(LinkId::Name(&port.host_name));
 
     let mut result = V1Result::new();
     result.add_interface(V1Interface::new(&conf.bridge));
