@@ -30,7 +30,7 @@ pub enum ChainError {
     Failed {
         /// Plugin type.
         plugin: String,
-        /// ADD or DEL.
+        /// ADD, DEL or VERSION.
         command: &'static str,
         /// What it printed.
         stdout: String,
@@ -119,6 +119,27 @@ impl Chain {
             prev = Some(value);
         }
         Ok((prev.unwrap_or(Value::Null), cost))
+    }
+
+    /// Every plugin of the chain started once, answering VERSION: what process start alone
+    /// costs under each ADD or DEL of this chain, whatever the plugins then do.
+    pub fn exec_floor(&self) -> Result<Duration, ChainError> {
+        let mut total = Duration::ZERO;
+        let env = [("CNI_COMMAND", "VERSION".to_owned())];
+        let stdin = format!("{{\"cniVersion\":\"{}\"}}", self.list.cni_version);
+        for plugin in &self.list.plugins {
+            let program = self.cni_path.join(&plugin.plugin_type);
+            let run = spawn::run(&program, &env, stdin.as_bytes(), &self.metrics)?;
+            if !run.status.success() {
+                return Err(ChainError::Failed {
+                    plugin: plugin.plugin_type.clone(),
+                    command: "VERSION",
+                    stdout: String::from_utf8_lossy(&run.stdout).into_owned(),
+                });
+            }
+            total += run.elapsed;
+        }
+        Ok(total)
     }
 
     /// DEL through every plugin in reverse, with the final ADD result as prevResult.

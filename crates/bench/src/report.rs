@@ -19,6 +19,7 @@ struct Summary {
     del_full: f64,
     del_empty: f64,
     floor: f64,
+    exec_floor: f64,
     rss_mib: f64,
 }
 
@@ -36,6 +37,7 @@ fn summarize(side: &Side) -> Summary {
         del_full: median_ms(del_first),
         del_empty: median_ms(del_last),
         floor: median_ms(&side.veth_floor),
+        exec_floor: median_ms(&side.exec_floor),
         rss_mib,
     }
 }
@@ -53,7 +55,7 @@ pub fn table(f: &Figures) -> String {
     let [ours, reference] = &f.sides;
     let (o, r) = (summarize(ours), summarize(reference));
     let pct = (END_SHARE * 100.0).round();
-    let rows: [(String, f64, f64, &str); 10] = [
+    let rows: [(String, f64, f64, &str); 11] = [
         ("ADD median, all pods".into(), o.add, r.add, "ms"),
         (
             format!("ADD median, first {pct}% (empty node)"),
@@ -93,6 +95,12 @@ pub fn table(f: &Figures) -> String {
             "x",
         ),
         (
+            "exec floor: the chain's plugins answer VERSION".into(),
+            o.exec_floor,
+            r.exec_floor,
+            "ms",
+        ),
+        (
             "kernel floor: delete one veth pair".into(),
             o.floor,
             r.floor,
@@ -109,13 +117,13 @@ pub fn table(f: &Figures) -> String {
     let _ = writeln!(out, "{} — {} pods per side", f.describe, f.pods);
     let _ = writeln!(
         out,
-        "{:<40} {:>10} {:>10} {:>10}",
+        "{:<48} {:>10} {:>10} {:>10}",
         "", ours.label, reference.label, "ours/ref"
     );
     for (name, a, b, unit) in rows {
         let _ = writeln!(
             out,
-            "{name:<40} {a:>7.2} {unit:<3}{b:>7.2} {unit:<3}{:>9.2}",
+            "{name:<48} {a:>7.2} {unit:<3}{b:>7.2} {unit:<3}{:>9.2}",
             ratio(a, b)
         );
     }
@@ -133,7 +141,7 @@ pub fn json(f: &Figures) -> Value {
             "label": s.label,
             "add_median_ms": m.add, "add_empty_ms": m.add_empty, "add_full_ms": m.add_full,
             "del_median_ms": m.del, "del_full_ms": m.del_full, "del_empty_ms": m.del_empty,
-            "veth_delete_floor_ms": m.floor, "peak_rss_mib": m.rss_mib,
+            "veth_delete_floor_ms": m.floor, "exec_floor_ms": m.exec_floor, "peak_rss_mib": m.rss_mib,
             "add_ms": ms(&s.add), "del_ms": ms(&s.del),
         })
     };

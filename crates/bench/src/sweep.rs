@@ -48,6 +48,8 @@ pub struct Side {
     pub max_rss_kib: u64,
     /// The kernel deleting a bare veth pair in this node, once beside each DEL.
     pub veth_floor: Vec<Duration>,
+    /// The chain's plugins each answering VERSION, once beside each ADD.
+    pub exec_floor: Vec<Duration>,
 }
 
 /// A whole run.
@@ -103,6 +105,7 @@ fn runner(
             del: Vec::with_capacity(opts.pods),
             max_rss_kib: 0,
             veth_floor: Vec::with_capacity(opts.pods),
+            exec_floor: Vec::with_capacity(opts.pods),
         },
         node: Node::create(netns_dir, label)?,
         chain: Chain::new(list, bin, scratch.join(format!("{label}-metrics"))),
@@ -202,6 +205,12 @@ fn add_one(r: &mut Runner, i: usize) -> Result<(), SweepError> {
     r.side.add.push(cost.elapsed);
     r.side.max_rss_kib = r.side.max_rss_kib.max(cost.max_rss_kib);
     r.results.push(result);
+    let floor = chain.exec_floor().map_err(|source| SweepError::Chain {
+        implementation: r.side.label,
+        pod: i,
+        source,
+    })?;
+    r.side.exec_floor.push(floor);
     Ok(())
 }
 
