@@ -84,21 +84,24 @@ pub fn gc(ctx: &Ctx, a: &GcArgs) -> Result<()> {
         }
         None => nets.iter().collect(),
     };
-    let remaining = runtime.cached_attachments(None)?.attachments;
     for net in scope {
-        let mut valid: BTreeSet<GcAttachment> = live
+        let live_here: Vec<GcAttachment> = live
             .iter()
             .filter(|(n, _)| !a.all && n == net.name())
             .map(|(_, k)| k.clone())
             .collect();
-        valid.extend(
-            remaining
-                .iter()
-                .filter(|c| c.record.network_name == net.name())
-                .map(|c| GcAttachment::new(&c.record.container_id, &c.record.ifname)),
-        );
-        let valid: Vec<GcAttachment> = valid.into_iter().collect();
-        match runtime.gc(net, &valid) {
+        // Everything still cached is valid: the releases above are done. Decided under the
+        // network's lock, so an ADD completing meanwhile is kept, not released.
+        let decide = |cached: &[twill_runtime::cache::CachedAttachment]| {
+            let mut valid: BTreeSet<GcAttachment> = live_here.iter().cloned().collect();
+            valid.extend(
+                cached
+                    .iter()
+                    .map(|c| GcAttachment::new(&c.record.container_id, &c.record.ifname)),
+            );
+            valid.into_iter().collect()
+        };
+        match runtime.gc_with(net, decide) {
             Ok(()) => done.gc_networks.push(net.name().to_owned()),
             Err(e) => done
                 .errors

@@ -29,19 +29,33 @@ impl<E: Exec> Runtime<E> {
     /// attachment they are (see [`crate::cache::Cache::list`]); they are listed by
     /// [`Runtime::cached_attachments`] for a caller to report or remove.
     pub fn gc(&self, net: &NetworkList, valid: &[GcAttachment]) -> Result<(), RuntimeError> {
+        self.gc_with(net, |_| valid.to_vec())
+    }
+
+    /// GC with the valid list decided under the network's exclusive lock, by `decide`, from
+    /// the network's cached attachments as they are then. A caller that keeps what is
+    /// cached (a CLI that releases only attachments whose namespace is gone) must decide
+    /// here: a valid list taken before the lock misses an ADD that completes in between,
+    /// and GC would then release that new attachment.
+    pub fn gc_with<F>(&self, net: &NetworkList, decide: F) -> Result<(), RuntimeError>
+    where
+        F: FnOnce(&[CachedAttachment]) -> Vec<GcAttachment>,
+    {
         if net.conf.disable_gc {
             return Ok(());
         }
         let _held = self.locks.network_exclusive(net.name())?;
+        let cached = self.cache.list(Some(net.name()))?.attachments;
+        let valid = decide(&cached);
         let keep: BTreeSet<&GcAttachment> = valid.iter().collect();
         let mut errors = Vec::new();
-        for stale in self.cache.list(Some(net.name()))?.attachments {
+        for stale in &cached {
             let r = &stale.record;
             let key = GcAttachment::new(&r.container_id, &r.ifname);
             if keep.contains(&key) {
                 continue;
             }
-            if let Err(e) = self.del_stale(net, &stale) {
+            if let Err(e) = self.del_stale(net, stale) {
                 errors.push(e);
             }
         }
@@ -52,7 +66,7 @@ impl<E: Exec> Runtime<E> {
                 let stdin = net
                     .conf
                     .injection()
-                    .with_valid_attachments(valid)
+                    .with_valid_attachments(&valid)
                     .stdin(plugin);
                 if let Err(e) = invoker.gc(&plugin.plugin_type, &stdin, &env) {
                     errors.push(e.into());

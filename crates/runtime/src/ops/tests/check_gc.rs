@@ -6,7 +6,7 @@ use twill_cni::Code;
 use super::{caps, list, net, runtime};
 use crate::cache::CacheRead;
 use crate::testing::{out, threading_answer, FakeExec, TempDir};
-use crate::{Attachment, GcAttachment, RuntimeError};
+use crate::{Attachment, GcAttachment, Runtime, RuntimeError};
 
 fn with(mut v: serde_json::Value, key: &str, value: serde_json::Value) -> serde_json::Value {
     v[key] = value;
@@ -222,4 +222,49 @@ fn validate_asks_every_plugin_and_unions_capabilities() {
         rt.version_info("a").unwrap().supported_versions,
         ["0.3.1", "0.4.0"]
     );
+}
+
+#[test]
+fn gc_with_decides_after_an_add_in_progress_completes() {
+    let dir = TempDir::new("gc-race");
+    let n = net(list("1.1.0"));
+    let adder = runtime(FakeExec::threading(), &dir);
+    // An operation of this network in progress: GC's exclusive lock must wait for it.
+    let in_progress = adder.locks.attachment(n.name(), "c-other", "eth0").unwrap();
+    let cache_dir = dir.0.clone();
+    let gc_net = n.clone();
+    let gc = std::thread::spawn(move || {
+        let rt =
+            Runtime::new(FakeExec::threading(), vec!["/fake".into()]).with_cache_dir(&cache_dir);
+        let mut seen = Vec::new();
+        rt.gc_with(&gc_net, |cached| {
+            seen = cached
+                .iter()
+                .map(|c| c.record.container_id.clone())
+                .collect();
+            cached
+                .iter()
+                .map(|c| GcAttachment::new(&c.record.container_id, &c.record.ifname))
+                .collect()
+        })
+        .unwrap();
+        let dels = rt
+            .exec()
+            .calls()
+            .iter()
+            .filter(|c| c.command() == "DEL")
+            .count();
+        (seen, dels)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // The ADD completes while GC waits for the lock.
+    adder
+        .add(&n, &Attachment::new("c-new", "/run/netns/new", "eth0"))
+        .unwrap();
+    drop(in_progress);
+    let (seen, dels) = gc.join().unwrap();
+    assert_eq!(seen, ["c-new"]);
+    assert_eq!(dels, 0);
+    let left = adder.cached_attachments(None).unwrap().attachments;
+    assert_eq!(left.len(), 1);
 }
