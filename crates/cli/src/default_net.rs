@@ -73,19 +73,89 @@ pub fn file(ctx: &Ctx) -> PathBuf {
     ctx.default_net_dir().join(format!("{NAME}.conflist"))
 }
 
-/// The default network, written on first use. Its version is the newest all its plugins
-/// speak. With a cache directory other than libcni's, host-local keeps its reservations
-/// beside the cache (`<cache>/networks`), as it does by default (`/var/lib/cni/networks`).
+/// The copy of what twill last wrote to [`file`], beside it: an unchanged file is twill's to
+/// replace when its default changes; a file that differs from it is the operator's own.
+fn written_copy(ctx: &Ctx) -> PathBuf {
+    ctx.default_net_dir()
+        .join(format!(".{NAME}.conflist.written"))
+}
+
+/// What to do with the default network's file as found.
+#[derive(Debug, PartialEq, Eq)]
+enum Found {
+    /// Missing, or twill's own and out of date: (re)write it.
+    Write,
+    /// Current, or edited by the operator: use it as it is.
+    Keep,
+}
+
+/// Decides from the file's bytes and twill's copy of what it wrote (absent for a file
+/// written before copies were kept). A file that equals the current default at its own
+/// version is current; one that equals what twill wrote, or an earlier default generation,
+/// is twill's and is replaced; anything else is the operator's.
+fn decide(file: &[u8], copy: Option<&[u8]>, data_dir: Option<&Path>) -> Found {
+    let Ok(found) = serde_json::from_slice::<Value>(file) else {
+        // Not JSON: the operator's business (loading it reports the error).
+        return Found::Keep;
+    };
+    let version = found
+        .get("cniVersion")
+        .and_then(Value::as_str)
+        .and_then(|v| v.parse::<Version>().ok());
+    let Some(version) = version else {
+        return Found::Keep;
+    };
+    if found == conflist(version, data_dir) {
+        return Found::Keep;
+    }
+    let ours = copy == Some(file) || earlier_generations(version, data_dir).contains(&found);
+    if ours {
+        Found::Write
+    } else {
+        Found::Keep
+    }
+}
+
+/// The defaults earlier twill releases wrote, at `version`, newest first.
+fn earlier_generations(version: Version, data_dir: Option<&Path>) -> Vec<Value> {
+    let mut without_firewall = conflist(version, data_dir);
+    if let Some(plugins) = without_firewall
+        .get_mut("plugins")
+        .and_then(Value::as_array_mut)
+    {
+        plugins.retain(|p| p.get("type").and_then(Value::as_str) != Some("firewall"));
+    }
+    vec![without_firewall]
+}
+
+/// The default network, written on first use and rewritten when twill's default changes
+/// and the file is still as twill wrote it. Its version is the newest all its plugins speak.
+/// With a cache directory other than libcni's, host-local keeps its reservations beside the
+/// cache (`<cache>/networks`), as it does by default (`/var/lib/cni/networks`).
 pub fn ensure(ctx: &Ctx) -> Result<NetworkList> {
     let path = file(ctx);
-    if !path.exists() {
+    let data_dir = ctx.ipam_data_dir();
+    let action = match std::fs::read(&path) {
+        Ok(bytes) => {
+            let copy = std::fs::read(written_copy(ctx)).ok();
+            decide(&bytes, copy.as_deref(), data_dir.as_deref())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Found::Write,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    if action == Found::Write {
         let version = versions::newest_common(&ctx.quiet_runtime(), &PLUGINS)
             .context("writing the embedded default network")?;
-        let data_dir = ctx.ipam_data_dir();
         let bytes = crate::output::pretty(&conflist(version, data_dir.as_deref()), b"  ");
+        let bytes = format!("{bytes}\n");
         let dir = ctx.default_net_dir();
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        twill_runtime::cache::atomic::write(&path, format!("{bytes}\n").as_bytes(), 0o644)
+        // The copy first: a crash between the two leaves a file that is current or that
+        // still equals an earlier generation, never one mistaken for the operator's.
+        let copy = written_copy(ctx);
+        twill_runtime::cache::atomic::write(&copy, bytes.as_bytes(), 0o644)
+            .with_context(|| format!("writing {}", copy.display()))?;
+        twill_runtime::cache::atomic::write(&path, bytes.as_bytes(), 0o644)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     let found = ConfDir::new(ctx.default_net_dir()).find(NAME)?;
@@ -114,5 +184,37 @@ mod tests {
         assert!(conflist(Version::V1_0_0, None)["plugins"][0]["ipam"]
             .get("dataDir")
             .is_none());
+    }
+
+    fn bytes(v: &Value) -> Vec<u8> {
+        crate::output::pretty(v, b"  ").into_bytes()
+    }
+
+    #[test]
+    fn current_files_and_the_operators_edits_are_kept_twills_old_ones_rewritten() {
+        let dir = Some(Path::new("/tmp/x/networks"));
+        let current = conflist(Version::V1_0_0, dir);
+        assert_eq!(decide(&bytes(&current), None, dir), Found::Keep);
+
+        // Written by an earlier twill: replaced, with or without the copy of what it wrote.
+        let mut old = current.clone();
+        old["plugins"][0]["bridge"] = json!("old0");
+        assert_eq!(decide(&bytes(&old), Some(&bytes(&old)), dir), Found::Write);
+        for generation in earlier_generations(Version::V1_0_0, dir) {
+            if generation != current {
+                assert_eq!(decide(&bytes(&generation), None, dir), Found::Write);
+            }
+        }
+
+        // Edited by the operator since: theirs, kept as is.
+        let mut edited = old.clone();
+        edited["plugins"][0]["mtu"] = json!(1400);
+        assert_eq!(
+            decide(&bytes(&edited), Some(&bytes(&old)), dir),
+            Found::Keep
+        );
+        assert_eq!(decide(&bytes(&edited), None, dir), Found::Keep);
+        assert_eq!(decide(b"{not json", None, dir), Found::Keep);
+        assert_eq!(decide(b"{\"cniVersion\": 7}", None, dir), Found::Keep);
     }
 }
