@@ -164,36 +164,52 @@ mod tests {
         (dir, l)
     }
 
-    /// Whether `take` gets its lock while `held` is held, within a short wait.
-    fn blocks(take: impl FnOnce() -> Held + Send + 'static) -> bool {
+    /// Whether `take` gets its lock while `held` is held, within a short wait. The thread
+    /// goes on waiting; it joins `waiting` so the test can wait for it before removing the
+    /// directory (a late taker would create its lock file again).
+    fn blocks(
+        waiting: &mut Vec<thread::JoinHandle<()>>,
+        take: impl FnOnce() -> Held + Send + 'static,
+    ) -> bool {
         let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
+        waiting.push(thread::spawn(move || {
             let h = take();
             let _ = tx.send(());
             drop(h);
-        });
+        }));
         rx.recv_timeout(Duration::from_millis(300)).is_err()
     }
 
     #[test]
     fn attachments_share_the_network_and_gc_excludes_them() {
         let (dir, l) = locks("a");
+        let mut waiting = Vec::new();
+        let w = &mut waiting;
         let a = l.attachment("net", "c1", "eth0").unwrap();
         // Another container proceeds; the same one waits; GC waits.
         let l2 = l.clone();
-        assert!(!blocks(move || l2.attachment("net", "c2", "eth0").unwrap()));
+        assert!(!blocks(w, move || l2
+            .attachment("net", "c2", "eth0")
+            .unwrap()));
         let l2 = l.clone();
-        assert!(blocks(move || l2.attachment("net", "c1", "eth0").unwrap()));
+        assert!(blocks(w, move || l2
+            .attachment("net", "c1", "eth0")
+            .unwrap()));
         let l2 = l.clone();
-        assert!(blocks(move || l2.network_exclusive("net").unwrap()));
+        assert!(blocks(w, move || l2.network_exclusive("net").unwrap()));
         // Another network is unaffected.
         let l2 = l.clone();
-        assert!(!blocks(move || l2.network_exclusive("other").unwrap()));
+        assert!(!blocks(w, move || l2.network_exclusive("other").unwrap()));
         drop(a);
         let gc = l.network_exclusive("net").unwrap();
         let l2 = l.clone();
-        assert!(blocks(move || l2.attachment("net", "c3", "eth0").unwrap()));
+        assert!(blocks(w, move || l2
+            .attachment("net", "c3", "eth0")
+            .unwrap()));
         drop(gc);
+        for t in waiting {
+            t.join().unwrap();
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 
