@@ -36,7 +36,7 @@ pub enum SweepError {
 }
 
 /// What one implementation measured.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Side {
     /// "twill" or "reference".
     pub label: &'static str,
@@ -80,6 +80,21 @@ struct Runner {
     chain: Chain,
     scenario: Scenario,
     results: Vec<Value>,
+    /// Pods whose ADD was started, and pods deleted, in order: a run that stops early DELs
+    /// the pods in between (see the `Drop` impl).
+    attempted: usize,
+    deleted: usize,
+}
+
+impl Drop for Runner {
+    /// A run that stopped early (a plugin failed) still DELs every pod it added or tried to:
+    /// the namespaces go with the node, but the plugins' records and reservations live on
+    /// the machine's disk.
+    fn drop(&mut self) {
+        for i in self.deleted..self.attempted {
+            let _ = del_quiet(self, i);
+        }
+    }
 }
 
 fn setup_err(what: &str, path: &Path, e: impl std::fmt::Display) -> SweepError {
@@ -111,6 +126,8 @@ fn runner(
         chain: Chain::new(list, bin, scratch.join(format!("{label}-metrics"))),
         scenario: opts.scenario,
         results: Vec::with_capacity(opts.pods),
+        attempted: 0,
+        deleted: 0,
     })
 }
 
@@ -169,12 +186,12 @@ pub fn run(opts: &Options) -> Result<Figures, SweepError> {
             }
         }
     }
-    let [a, b] = sides;
+    let [mut a, mut b] = sides;
     Ok(Figures {
         scenario: opts.scenario.name(),
         describe: opts.scenario.describe(),
         pods: opts.pods,
-        sides: [a.side, b.side],
+        sides: [std::mem::take(&mut a.side), std::mem::take(&mut b.side)],
     })
 }
 
@@ -184,6 +201,7 @@ fn container_id(label: &str, i: usize) -> String {
 
 fn add_one(r: &mut Runner, i: usize) -> Result<(), SweepError> {
     let netns = r.node.add_pod(i)?;
+    r.attempted = i + 1;
     let id = container_id(r.side.label, i);
     let caps = r.scenario.capability_args(i);
     let at = Attachment {
@@ -235,10 +253,28 @@ fn del_one(r: &mut Runner, i: usize) -> Result<(), SweepError> {
             pod: i,
             source,
         })?;
+    r.deleted = i + 1;
     r.side.del.push(cost.elapsed);
     r.side.veth_floor.push(r.node.veth_delete_floor()?);
     r.side.max_rss_kib = r.side.max_rss_kib.max(cost.max_rss_kib);
     // The pod's namespace stays until the run ends: the kernel tears a namespace down in the
     // background, and a thousand teardowns would load the machine under the measurements.
+    Ok(())
+}
+
+/// DEL of pod `i` with whatever result its ADD left (none when it failed), unmeasured.
+fn del_quiet(r: &Runner, i: usize) -> Result<(), SweepError> {
+    let netns = r.node.pod_path(i)?;
+    let id = container_id(r.side.label, i);
+    let caps = r.scenario.capability_args(i);
+    let at = Attachment {
+        container_id: &id,
+        netns: &netns,
+        ifname: "eth0",
+        capability_args: &caps,
+    };
+    let result = r.results.get(i).cloned().unwrap_or(Value::Null);
+    let chain = &r.chain;
+    let _ = r.node.host().run(|| chain.del(&at, &result))?;
     Ok(())
 }

@@ -27,6 +27,8 @@ fn twill_cni() -> PathBuf {
     cni
 }
 
+/// The benchmark's scratch directories, and anything of its pods or its network that the
+/// plugins keep on the machine's disk (records, backups), by name.
 fn leftovers() -> Vec<String> {
     let mut out = Vec::new();
     for dir in ["/run", "/tmp"] {
@@ -37,7 +39,22 @@ fn leftovers() -> Vec<String> {
             }
         }
     }
+    walk(Path::new("/run/cni"), 4, &mut out);
     out
+}
+
+fn walk(dir: &Path, depth: usize, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.to_string_lossy().contains("bench") {
+            out.push(path.display().to_string());
+        } else if depth > 0 && path.is_dir() {
+            walk(&path, depth - 1, out);
+        }
+    }
 }
 
 fn run(scenario: &str) -> Value {
