@@ -12,9 +12,13 @@ fi
 # - containernetworking-plugins: the reference plugins in /usr/lib/cni, the side-by-side peer;
 # - golang-go + golang-github-appc-cni-dev: Go's libcni, which re-proves the result goldens;
 # - iproute2: `ip netns` for the demo's namespaces;
-# - iputils-ping: the demo's traffic check; jq: the golden check compares JSON with it.
+# - iputils-ping: the demo's traffic check; jq: the golden check compares JSON with it;
+# - nftables: tests read the kernel's rules back with `nft -j list ruleset`;
+# - iptables: the reference firewall and portmap program it (only inside test namespaces).
 packages=(
     containernetworking-plugins
+    iptables
+    nftables
     golang-go
     golang-github-appc-cni-dev
     iproute2

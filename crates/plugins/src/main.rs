@@ -5,6 +5,7 @@
 
 mod bridge;
 mod common;
+mod firewall;
 mod host_local;
 mod loopback;
 mod portmap;

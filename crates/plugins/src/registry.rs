@@ -24,6 +24,10 @@ pub const PLUGINS: &[Entry] = &[
         main: crate::bridge::main,
     },
     Entry {
+        name: "firewall",
+        main: crate::firewall::main,
+    },
+    Entry {
         name: "host-local",
         main: crate::host_local::main,
     },
@@ -126,12 +130,14 @@ mod tests {
         let e = select(OsStr::new("/x/bridgez"), None).unwrap_err();
         assert!(
             e.contains("\"bridgez\"")
-                && e.contains("bridge, host-local, loopback, portmap, ptp, static, tuning"),
+                && e.contains(
+                    "bridge, firewall, host-local, loopback, portmap, ptp, static, tuning"
+                ),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bridge, host-local, loopback, portmap, ptp, static, tuning"),
+            e.contains("known plugins: bridge, firewall, host-local, loopback, portmap, ptp, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

@@ -90,6 +90,11 @@ impl DataType {
     }
 }
 
+/// Userdata TLV type of a set's key byte order (`NFTNL_UDATA_SET_KEYBYTEORDER`).
+const UDATA_SET_KEYBYTEORDER: u8 = 0;
+/// `nft`'s `BYTEORDER_HOST_ENDIAN`, the byte order of an interface name.
+const BYTEORDER_HOST_ENDIAN: u32 = 1;
+
 /// `nft` numbers a concatenation by shifting each field's type in, 6 bits at a time.
 const CONCAT_BITS: u32 = 6;
 
@@ -266,8 +271,18 @@ impl Set {
             b.nest_end(desc);
         }
         put_be32(&mut b, NFTA_SET_ID, id);
+        let mut udata = Vec::new();
+        // `nft` decodes a lone string key (an interface name) by its key byte order and
+        // prints `""` without it; concatenations carry their types and need no hint.
+        if self.key == [DataType::IfName] {
+            udata.extend([UDATA_SET_KEYBYTEORDER, 4]);
+            udata.extend(BYTEORDER_HOST_ENDIAN.to_ne_bytes());
+        }
         if let Some(text) = &self.comment {
-            b.attr(NFTA_SET_USERDATA, &comment_udata(UDATA_SET_COMMENT, text));
+            udata.extend(comment_udata(UDATA_SET_COMMENT, text));
+        }
+        if !udata.is_empty() {
+            b.attr(NFTA_SET_USERDATA, &udata);
         }
         b
     }

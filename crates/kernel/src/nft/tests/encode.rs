@@ -105,6 +105,28 @@ fn sets_and_maps_match_nft_without_its_display_hints() {
     }
 }
 
+#[test]
+fn a_lone_interface_name_key_carries_nfts_byte_order_hint() {
+    let s = Set::new(Family::Inet, T, "i", &[DataType::IfName]).comment("c");
+    let mut batch = Batch::new();
+    batch.add_set(&s);
+    let msg = batch.entries[0].msg.clone().finish(1, 0).unwrap();
+    // NFTA_SET_USERDATA (13): key byte order (type 0) host-endian, then the comment (7).
+    let mut want = vec![14, 0, 13, 0, 0, 4];
+    want.extend(1u32.to_ne_bytes());
+    want.extend([7, 2, b'c', 0]);
+    assert!(msg.windows(want.len()).any(|w| w == want), "{}", hex(&msg));
+    let concat = Set::new(Family::Inet, T, "p", &[DataType::IfName, DataType::IfName]);
+    let mut batch = Batch::new();
+    batch.add_set(&concat);
+    let msg = batch.entries[0].msg.clone().finish(1, 0).unwrap();
+    assert!(
+        !msg.windows(4).any(|w| w == [10, 0, 13, 0]),
+        "{}",
+        hex(&msg)
+    );
+}
+
 /// `ip daddr . meta l4proto . th dport @s counter dnat ip to ip daddr . meta l4proto .
 /// th dport map @m comment "hi"`, built from fields.
 pub(super) fn hostport_rule() -> Rule {
