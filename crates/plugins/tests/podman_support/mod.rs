@@ -8,20 +8,21 @@
 //! namespaces go with their last descriptor.
 
 pub mod cgroup;
+pub mod command;
 pub mod files;
 pub mod namespaces;
 pub mod ruleset;
+mod state;
 
 use std::collections::BTreeSet;
-use std::fs::File;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use twill_kernel::{NetNs, Netlink};
+use twill_kernel::NetNs;
 
+pub use command::Out;
 use files::Layout;
 use namespaces::{Binds, Namespaces};
 
@@ -39,30 +40,6 @@ fn require_root() {
     );
 }
 
-/// What a command did.
-#[derive(Debug)]
-pub struct Out {
-    pub code: Option<i32>,
-    pub stdout: String,
-    /// Shown (through `Debug`) when a command fails.
-    #[allow(dead_code)]
-    pub stderr: String,
-}
-
-impl Out {
-    /// Asserts exit 0; stdout.
-    pub fn ok(&self) -> &str {
-        assert_eq!(self.code, Some(0), "failed: {self:?}");
-        &self.stdout
-    }
-
-    /// stdout as JSON.
-    pub fn json(&self) -> Value {
-        serde_json::from_str(self.ok())
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
-    }
-}
-
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// One test's podman.
@@ -73,7 +50,7 @@ pub struct Podman {
     cgroup: String,
     /// The page httpd serves from the image.
     pub page: String,
-    /// Counter for output file names.
+    /// Numbers the commands' output files.
     runs: AtomicU32,
     home: (u64, u64),
 }
@@ -137,7 +114,7 @@ impl Podman {
             .args(["--storage-driver", "vfs"])
             .args(args);
         self.ns.enter(&mut cmd, true);
-        self.run(cmd, PODMAN_TIMEOUT)
+        command::run(cmd, &self.files.scratch(), &self.runs, PODMAN_TIMEOUT)
     }
 
     /// A command in podman's host network namespace (the machine's mount namespace).
@@ -145,44 +122,13 @@ impl Podman {
         let mut cmd = Command::new(program);
         cmd.args(args);
         self.ns.enter(&mut cmd, false);
-        self.run(cmd, Duration::from_secs(30))
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// Runs `cmd` with stdout and stderr in files — conmon, started by `podman run -d`,
-    /// outlives podman and would hold a pipe open — and kills it after `limit`.
-    fn run(&self, mut cmd: Command, limit: Duration) -> Result<Out, String> {
-        let n = self.runs.fetch_add(1, Ordering::Relaxed);
-        let out_path = self.files.scratch().join(format!("cmd-{n}.out"));
-        let err_path = self.files.scratch().join(format!("cmd-{n}.err"));
-        let file = |p: &PathBuf| File::create(p).map_err(|e| format!("{}: {e}", p.display()));
-        cmd.stdin(Stdio::null())
-            .stdout(file(&out_path)?)
-            .stderr(file(&err_path)?);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(s)) => break s,
-                Ok(None) if Instant::now() <= deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                other => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!(
-                        "{cmd:?} did not finish within {limit:?}: {other:?}"
-                    ));
-                }
-            }
-        };
-        Ok(Out {
-            code: status.code(),
-            stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
-            stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
-        })
+        command::run(
+            cmd,
+            &self.files.scratch(),
+            &self.runs,
+            Duration::from_secs(30),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// `podman info` as JSON.
@@ -239,74 +185,6 @@ impl Podman {
     pub fn inspect(&self, name: &str) -> Value {
         let v = self.podman(&["inspect", name]).json();
         v[0].clone()
-    }
-
-    /// The container's network namespace, through its init process.
-    pub fn container_netns(&self, name: &str) -> NetNs {
-        let pid = self.inspect(name)["State"]["Pid"].as_i64().unwrap();
-        assert!(pid > 0, "{name} has no process");
-        NetNs::open(&PathBuf::from(format!("/proc/{pid}/ns/net"))).unwrap()
-    }
-
-    /// A netlink socket in podman's host namespace.
-    pub fn host_netlink(&self) -> Netlink {
-        self.ns.net.netlink().unwrap()
-    }
-
-    /// `nft -j list ruleset` in podman's host namespace.
-    pub fn ruleset(&self) -> Value {
-        let out = self.host("nft", &["-j", "list", "ruleset"]);
-        serde_json::from_str(out.ok()).unwrap()
-    }
-
-    /// Addresses host-local holds for `network`.
-    pub fn reservations(&self, network: &str) -> Vec<String> {
-        let mut names = files::list(&self.files.ipam_dir(network));
-        names.retain(|n| n != "lock" && !n.starts_with("last_reserved_ip"));
-        names
-    }
-
-    /// The records twill's plugins keep per attachment (masq, portmap, …) and host-local's
-    /// owner index.
-    pub fn plugin_records(&self, network: &str) -> Vec<String> {
-        let mut v = files::files_below(&self.files.plugin_records());
-        let index = self.files.ipam_dir(network).join(".twill-owners");
-        v.extend(
-            files::files_below(&index)
-                .into_iter()
-                .map(|f| format!(".twill-owners/{f}")),
-        );
-        v
-    }
-
-    /// libcni's cached results.
-    pub fn cached_results(&self) -> Vec<String> {
-        files::list(&self.files.cni_cache())
-    }
-
-    /// podman's network namespace bind mounts (files under its /run/netns).
-    pub fn netns_entries(&self) -> Vec<String> {
-        files::list(&self.files.netns_dir())
-    }
-
-    /// Names of the links enslaved to `bridge` in the host namespace.
-    pub fn bridge_ports(&self, bridge: &str) -> Vec<String> {
-        let mut nl = self.host_netlink();
-        let links = nl.link_list().unwrap();
-        let Some(br) = links.iter().find(|l| l.name == bridge) else {
-            return Vec::new();
-        };
-        links
-            .iter()
-            .filter(|l| l.master == Some(br.index))
-            .map(|l| l.name.clone())
-            .collect()
-    }
-
-    /// Whether a link named `name` exists in the host namespace.
-    pub fn has_link(&self, name: &str) -> bool {
-        let mut nl = self.host_netlink();
-        nl.link_list().unwrap().iter().any(|l| l.name == name)
     }
 }
 
