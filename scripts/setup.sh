@@ -13,8 +13,13 @@ fi
 # - golang-go + golang-github-appc-cni-dev: Go's libcni, which re-proves the result goldens;
 # - iproute2: `ip netns` for the demo's namespaces;
 # - iputils-ping: the demo's traffic check; jq: the golden check compares JSON with it;
-# - nftables: tests read the kernel's rules back with `nft -j list ruleset`;
-# - iptables: the reference firewall and portmap program it (only inside test namespaces).
+# - nftables: the tests read the kernel's rule set back with `nft -j list ruleset`;
+# - iptables: the reference firewall and portmap program it (only inside test namespaces);
+# - podman + runc + busybox-static: a real runtime driving twill's plugins through libcni
+#   (crates/plugins/tests/podman.rs, docs/podman.md). runc, not crun: crun refuses the hybrid
+#   cgroup layout of these machines. busybox-static is the containers' whole image (no registry
+#   is reachable). podman brings conmon and containers-common (policy.json, registries.conf);
+#   uidmap, slirp4netns and fuse-overlayfs are for rootless podman only and are left out.
 packages=(
     containernetworking-plugins
     iptables
@@ -24,6 +29,9 @@ packages=(
     iproute2
     iputils-ping
     jq
+    podman
+    runc
+    busybox-static
     ca-certificates
     build-essential
     pkg-config
