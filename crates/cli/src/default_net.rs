@@ -1,9 +1,9 @@
 //! The embedded default network, so `twill run -- CMD` works with no configuration at all.
 //!
-//! It is podman's default chain as far as twill's plugins go today: a bridge with the
-//! gateway on it that masquerades traffic leaving the pod network, host-local addresses from
-//! 10.88.0.0/16 with a default route, portmap (so `-p HOST:CONTAINER` works) and tuning.
-//! The firewall plugin joins when the nftables work brings it.
+//! It is podman's default chain: a bridge with the gateway on it that masquerades traffic
+//! leaving the pod network, host-local addresses from 10.88.0.0/16 with a default route,
+//! portmap (so `-p HOST:CONTAINER` works), firewall (forwarding for the pods) and tuning.
+//! An earlier default (without firewall) still on disk as twill wrote it is replaced.
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +24,7 @@ pub const SUBNET: &str = "10.88.0.0/16";
 /// Its gateway, on the bridge.
 pub const GATEWAY: &str = "10.88.0.1";
 /// The plugins of its chain.
-pub const PLUGINS: [&str; 4] = ["bridge", "host-local", "portmap", "tuning"];
+pub const PLUGINS: [&str; 5] = ["bridge", "host-local", "portmap", "firewall", "tuning"];
 
 /// The default network's configuration at `version`. `data_dir` is host-local's state
 /// directory when it is not the default one.
@@ -39,15 +39,14 @@ pub fn conflist(version: Version, data_dir: Option<&Path>) -> Value {
         "capabilities": {"portMappings": true},
         "snat": true,
     });
+    let mut firewall = json!({"type": "firewall"});
     if let Some(dir) = data_dir {
         crate::output::set(&mut ipam, "dataDir", dir.to_string_lossy().into_owned());
         // Beside host-local's directory, never inside it: its files are not reservations.
-        let records = dir.with_file_name("portmap");
-        crate::output::set(
-            &mut portmap,
-            "dataDir",
-            records.to_string_lossy().into_owned(),
-        );
+        for (plugin, name) in [(&mut portmap, "portmap"), (&mut firewall, "firewall")] {
+            let records = dir.with_file_name(name);
+            crate::output::set(plugin, "dataDir", records.to_string_lossy().into_owned());
+        }
     }
     json!({
         "cniVersion": version.as_str(),
@@ -63,6 +62,7 @@ pub fn conflist(version: Version, data_dir: Option<&Path>) -> Value {
                 "ipam": ipam,
             },
             portmap,
+            firewall,
             {"type": "tuning"},
         ],
     })
@@ -176,11 +176,12 @@ mod tests {
             .iter()
             .map(|p| p.plugin_type.as_str())
             .collect();
-        assert_eq!(types, ["bridge", "portmap", "tuning"]);
+        assert_eq!(types, ["bridge", "portmap", "firewall", "tuning"]);
         assert_eq!(v["plugins"][0]["ipMasq"], true);
         assert_eq!(v["plugins"][0]["ipam"]["dataDir"], "/tmp/x/networks");
         assert_eq!(v["plugins"][1]["dataDir"], "/tmp/x/portmap");
         assert_eq!(v["plugins"][1]["capabilities"]["portMappings"], true);
+        assert_eq!(v["plugins"][2]["dataDir"], "/tmp/x/firewall");
         assert!(conflist(Version::V1_0_0, None)["plugins"][0]["ipam"]
             .get("dataDir")
             .is_none());

@@ -118,7 +118,7 @@ pub fn ls(ctx: &Ctx) -> Result<()> {
         let file = default_net::file(ctx);
         let mut r = json!({
             "name": default_net::NAME,
-            "plugins": ["bridge", "tuning"],
+            "plugins": ["bridge", "portmap", "firewall", "tuning"],
             "file": file,
             "embeddedDefault": true,
         });

@@ -45,6 +45,49 @@ fn run_on_the_embedded_default_shows_an_address_and_cleans_up() {
 }
 
 #[test]
+fn an_earlier_default_is_upgraded_and_an_edited_one_kept() {
+    let sb = Sandbox::new();
+    let file = sb.state().join("net.d/twill.conflist");
+    let copy = sb.state().join("net.d/.twill.conflist.written");
+    assert!(sb.twill(&["run", "--", "true"]).code == Some(0));
+    let current: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let types = |v: &serde_json::Value| -> Vec<String> {
+        v["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["type"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(types(&current), ["bridge", "portmap", "firewall", "tuning"]);
+
+    // What a twill before firewall joined wrote (and it kept no copy): replaced.
+    let mut earlier = current.clone();
+    earlier["plugins"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|p| p["type"] != "firewall");
+    std::fs::write(&file, serde_json::to_string_pretty(&earlier).unwrap()).unwrap();
+    std::fs::remove_file(&copy).unwrap();
+    assert_eq!(sb.twill(&["run", "--", "true"]).code, Some(0));
+    let upgraded: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(upgraded, current);
+    assert!(copy.exists());
+
+    // The operator's own edit of an earlier default: used as it is.
+    let mut edited = earlier.clone();
+    edited["plugins"][0]["mtu"] = 1400.into();
+    let edited_text = serde_json::to_string_pretty(&edited).unwrap();
+    std::fs::write(&file, &edited_text).unwrap();
+    let out = sb.twill(&["run", "--", "sh", "-c", "cat /sys/class/net/eth0/mtu"]);
+    assert_eq!(out.ok().trim(), "1400", "{out:?}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), edited_text);
+    assert_clean(&sb);
+}
+
+#[test]
 fn exit_codes_pass_through() {
     let sb = Sandbox::new();
     assert_eq!(sb.twill(&["run", "--", "sh", "-c", "exit 7"]).code, Some(7));
