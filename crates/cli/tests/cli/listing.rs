@@ -139,6 +139,7 @@ fn plugins_lists_versions_of_ours_and_the_reference() {
         names,
         [
             "bridge",
+            "firewall",
             "host-local",
             "loopback",
             "portmap",
