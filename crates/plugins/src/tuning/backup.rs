@@ -4,8 +4,8 @@
 //! backed up (a node can switch plugins with pods running): `<dataDir>/<containerID>_<ifname>.json`
 //! holding `{"mac","promisc","mtu","allmulti","txQLen"}`, only the attributes the
 //! configuration changes, indented by one space as Go's `MarshalIndent(v, "", " ")` writes it.
-//! Unlike the reference, the file is written to a temporary name, synced and renamed, so a
-//! crash never leaves a torn backup.
+//! Unlike the reference, the file is written to a temporary name and renamed, so a
+//! killed plugin never leaves a torn backup.
 
 use std::fs;
 use std::io::{self, Write};
@@ -118,8 +118,8 @@ impl Backup {
     }
 
     /// Writes the backup to `file` atomically: a temporary file in the same directory,
-    /// synced, renamed over `file`, and the directory synced, so after a crash the file is
-    /// either absent, the old one, or complete.
+    /// renamed over `file`, so a plugin killed at any instant leaves the file absent, the
+    /// old one, or complete.
     pub fn store(&self, file: &Path) -> io::Result<()> {
         let dir = file.parent().unwrap_or(Path::new("/"));
         fs::DirBuilder::new()
@@ -136,9 +136,9 @@ impl Backup {
                 .mode(0o600)
                 .open(&tmp)?;
             f.write_all(&self.to_bytes())?;
-            f.sync_all()?;
-            fs::rename(&tmp, file)?;
-            fs::File::open(dir)?.sync_all()
+            // Not synced, as plugin records are not (crate::common::record): the settings it
+            // restores live in a namespace that a reboot erases.
+            fs::rename(&tmp, file)
         })();
         if written.is_err() {
             let _ = fs::remove_file(&tmp);
