@@ -16,6 +16,7 @@ use twill_cni::config::NetConf;
 use twill_cni::skel::{self, CmdArgs, Plugin};
 use twill_cni::{CniError, Version};
 
+use crate::common::lingering::Lingering;
 use crate::common::{ipam, masq};
 
 /// The plugin's entry point.
@@ -42,10 +43,13 @@ impl Plugin for BridgePlugin {
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
         // The masquerade and spoof-check elements go first and need nothing but their
         // records; the rest runs even when their removal fails, whose error is then
-        // reported (every step repeats safely).
-        let unmasqueraded = masq::del(args);
-        let spoof = spoofchk::del(args);
-        crate::common::del::ipam_then_link(args)
+        // reported (every step repeats safely). Their sockets close while the interface
+        // is deleted: both wait for the kernel (see common::lingering).
+        let mut lingering = Lingering::new();
+        let unmasqueraded = masq::del(args, &mut lingering);
+        let spoof = spoofchk::del(args, &mut lingering);
+        lingering
+            .close_during(|| crate::common::del::ipam_then_link(args))
             .and(unmasqueraded)
             .and(spoof)
     }

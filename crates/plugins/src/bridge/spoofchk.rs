@@ -34,6 +34,7 @@ use twill_kernel::MacAddr;
 
 use super::config::BridgeConf;
 use crate::common::error::{internal, kernel};
+use crate::common::lingering::Lingering;
 use crate::common::record;
 
 /// The table, in the `bridge` family.
@@ -184,7 +185,7 @@ pub fn add(args: &CmdArgs, port: &str, mac: MacAddr) -> Result<(), CniError> {
 /// Undoes [`add`] after a later step of ADD failed; best effort, as the ADD's own error is
 /// what the runtime must see.
 pub fn undo(args: &CmdArgs) {
-    if let Err(e) = del(args) {
+    if let Err(e) = del(args, &mut Lingering::new()) {
         eprintln!("bridge: removing the macspoofchk elements after a failed ADD: {e}");
     }
 }
@@ -205,8 +206,9 @@ fn forget(nft: &mut Nftables, file: &Path, rec: &Record) -> Result<(), CniError>
 }
 
 /// DEL: whatever the record says was added, whether or not the configuration still asks
-/// for the check. Nothing recorded is nothing to do.
-pub fn del(args: &CmdArgs) -> Result<(), CniError> {
+/// for the check. Nothing recorded is nothing to do. The socket that deleted is handed to
+/// `lingering`, whose caller closes it.
+pub fn del(args: &CmdArgs, lingering: &mut Lingering) -> Result<(), CniError> {
     let file = file_of(args)?;
     let rec = match record::load::<Record>(&file) {
         Ok(Some(rec)) => rec,
@@ -223,7 +225,10 @@ pub fn del(args: &CmdArgs) -> Result<(), CniError> {
         }
         Err(e) => return Err(io_error("reading the record", &file, e)),
     };
-    forget(&mut Nftables::open().map_err(kernel)?, &file, &rec)
+    let mut nft = Nftables::open().map_err(kernel)?;
+    let forgotten = forget(&mut nft, &file, &rec);
+    lingering.keep(nft);
+    forgotten
 }
 
 /// CHECK: the attachment's record exists, names `mac`, and both elements are present.

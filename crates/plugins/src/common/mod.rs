@@ -7,6 +7,7 @@ pub mod configure;
 pub mod del;
 pub mod error;
 pub mod ipam;
+pub mod lingering;
 pub mod masq;
 pub mod netconf;
 pub mod netns;

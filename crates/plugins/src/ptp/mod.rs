@@ -15,6 +15,7 @@ use twill_cni::config::NetConf;
 use twill_cni::skel::{self, CmdArgs, Plugin};
 use twill_cni::{CniError, Version};
 
+use crate::common::lingering::Lingering;
 use crate::common::{ipam, masq};
 
 /// The plugin's entry point.
@@ -34,10 +35,12 @@ impl Plugin for PtpPlugin {
     }
 
     /// The masquerade elements go first and need nothing but their record; the rest runs
-    /// even when their removal fails, whose error is then reported (all steps repeat).
+    /// even when their removal fails, whose error is then reported (all steps repeat). Its
+    /// socket closes while the interface is deleted (see common::lingering).
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let unmasqueraded = masq::del(args);
-        crate::common::del::ipam_then_link(args)?;
+        let mut lingering = Lingering::new();
+        let unmasqueraded = masq::del(args, &mut lingering);
+        lingering.close_during(|| crate::common::del::ipam_then_link(args))?;
         unmasqueraded
     }
 

@@ -20,6 +20,7 @@ use twill_kernel::nft::{Batch, Element, Nftables, Value, Verdict};
 use twill_kernel::IpPrefix;
 
 use super::error::{internal, kernel};
+use super::lingering::Lingering;
 use state::Record;
 
 /// Element comments are capped by the kernel (`NFT_USERDATA_MAXLEN`); the container ID is
@@ -151,10 +152,16 @@ pub fn add(
 
 /// DEL: the recorded elements and the record; nothing recorded is nothing to do (and
 /// costs no netlink socket).
-pub fn del(args: &CmdArgs) -> Result<(), CniError> {
+/// The socket that deleted is handed to `lingering`, whose caller closes it.
+pub fn del(args: &CmdArgs, lingering: &mut Lingering) -> Result<(), CniError> {
     let file = state::path(&args.name, &args.container_id, &args.ifname);
     match state::load(&file) {
-        Ok(Some(rec)) => forget(&mut open()?, &file, &rec),
+        Ok(Some(rec)) => {
+            let mut nft = open()?;
+            let forgotten = forget(&mut nft, &file, &rec);
+            lingering.keep(nft);
+            forgotten
+        }
         Ok(None) => Ok(()),
         // Records are written atomically: an unreadable one was never ours to act on.
         Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
