@@ -5,7 +5,14 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use std::net::{IpAddr, Ipv4Addr};
+
+use twill_kernel::nft::{Batch, DataType, Element, Family, Nftables, Set, SetRef, Table, Value};
 use twill_kernel::{LinkId, NetNs, NetNsDir, NewLink};
+
+/// The node's own table and set for [`Node::nft_delete_floor`].
+const FLOOR_TABLE: &str = "twill_bench_floor";
+const FLOOR_SET: &str = "s";
 
 /// One implementation's node.
 #[derive(Debug)]
@@ -51,6 +58,34 @@ impl Node {
         nl.link_add(&NewLink::veth("floor-a", "floor-b"))?;
         let start = Instant::now();
         nl.link_delete(LinkId::Name("floor-a"))?;
+        Ok(start.elapsed())
+    }
+
+    /// The kernel's own cost of deleting one nf_tables set element in this node, timed
+    /// around the delete request and the closing of the socket that made it: on close,
+    /// nf_tables waits for what the deletion freed (an RCU grace period). The floor under the
+    /// DEL of each plugin that removes an element (portmap, firewall, ipMasq), whichever
+    /// program deletes it (`nft` and `iptables-nft` pay it too).
+    pub fn nft_delete_floor(&self) -> Result<Duration, twill_kernel::Error> {
+        let set = SetRef::new(Family::Inet, FLOOR_TABLE, FLOOR_SET);
+        let element = Element::new(&[Value::ip(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)))]);
+        let mut nft = Nftables::open_in(&self.host)?;
+        let mut setup = Batch::new();
+        setup
+            .add_table(&Table::new(Family::Inet, FLOOR_TABLE))
+            .add_set(&Set::new(
+                Family::Inet,
+                FLOOR_TABLE,
+                FLOOR_SET,
+                &[DataType::Ipv4Addr],
+            ))
+            .add_elements(&set, std::slice::from_ref(&element));
+        nft.apply(&setup)?;
+        let mut delete = Batch::new();
+        delete.delete_elements(&set, std::slice::from_ref(&element));
+        let start = Instant::now();
+        nft.apply(&delete)?;
+        drop(nft);
         Ok(start.elapsed())
     }
 

@@ -20,6 +20,7 @@ struct Summary {
     del_empty: f64,
     floor: f64,
     exec_floor: f64,
+    nft_floor: f64,
     rss_mib: f64,
 }
 
@@ -38,6 +39,7 @@ fn summarize(side: &Side) -> Summary {
         del_empty: median_ms(del_last),
         floor: median_ms(&side.veth_floor),
         exec_floor: median_ms(&side.exec_floor),
+        nft_floor: median_ms(&side.nft_floor),
         rss_mib,
     }
 }
@@ -55,7 +57,7 @@ pub fn table(f: &Figures) -> String {
     let [ours, reference] = &f.sides;
     let (o, r) = (summarize(ours), summarize(reference));
     let pct = (END_SHARE * 100.0).round();
-    let rows: [(String, f64, f64, &str); 11] = [
+    let rows: [(String, f64, f64, &str); 12] = [
         ("ADD median, all pods".into(), o.add, r.add, "ms"),
         (
             format!("ADD median, first {pct}% (empty node)"),
@@ -107,6 +109,12 @@ pub fn table(f: &Figures) -> String {
             "ms",
         ),
         (
+            "kernel floor: delete one nf_tables element".into(),
+            o.nft_floor,
+            r.nft_floor,
+            "ms",
+        ),
+        (
             "peak RSS of one plugin exec".into(),
             o.rss_mib,
             r.rss_mib,
@@ -141,7 +149,7 @@ pub fn json(f: &Figures) -> Value {
             "label": s.label,
             "add_median_ms": m.add, "add_empty_ms": m.add_empty, "add_full_ms": m.add_full,
             "del_median_ms": m.del, "del_full_ms": m.del_full, "del_empty_ms": m.del_empty,
-            "veth_delete_floor_ms": m.floor, "exec_floor_ms": m.exec_floor, "peak_rss_mib": m.rss_mib,
+            "veth_delete_floor_ms": m.floor, "exec_floor_ms": m.exec_floor, "nft_delete_floor_ms": m.nft_floor, "peak_rss_mib": m.rss_mib,
             "add_ms": ms(&s.add), "del_ms": ms(&s.del),
         })
     };

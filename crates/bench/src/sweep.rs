@@ -50,6 +50,8 @@ pub struct Side {
     pub veth_floor: Vec<Duration>,
     /// The chain's plugins each answering VERSION, once beside each ADD.
     pub exec_floor: Vec<Duration>,
+    /// The kernel deleting one nf_tables element (socket close included), beside each DEL.
+    pub nft_floor: Vec<Duration>,
 }
 
 /// A whole run.
@@ -121,6 +123,7 @@ fn runner(
             max_rss_kib: 0,
             veth_floor: Vec::with_capacity(opts.pods),
             exec_floor: Vec::with_capacity(opts.pods),
+            nft_floor: Vec::with_capacity(opts.pods),
         },
         node: Node::create(netns_dir, label)?,
         chain: Chain::new(list, bin, scratch.join(format!("{label}-metrics"))),
@@ -256,6 +259,7 @@ fn del_one(r: &mut Runner, i: usize) -> Result<(), SweepError> {
     r.deleted = i + 1;
     r.side.del.push(cost.elapsed);
     r.side.veth_floor.push(r.node.veth_delete_floor()?);
+    r.side.nft_floor.push(r.node.nft_delete_floor()?);
     r.side.max_rss_kib = r.side.max_rss_kib.max(cost.max_rss_kib);
     // The pod's namespace stays until the run ends: the kernel tears a namespace down in the
     // background, and a thousand teardowns would load the machine under the measurements.

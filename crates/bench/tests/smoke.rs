@@ -100,7 +100,12 @@ fn check(figures: &Value, scenario: &str) {
             assert_eq!(samples.len(), PODS, "{label} {key}");
             assert!(samples.iter().all(|v| v.as_f64().unwrap() > 0.0), "{side}");
         }
-        for key in ["exec_floor_ms", "veth_delete_floor_ms", "peak_rss_mib"] {
+        for key in [
+            "exec_floor_ms",
+            "veth_delete_floor_ms",
+            "nft_delete_floor_ms",
+            "peak_rss_mib",
+        ] {
             assert!(side[key].as_f64().unwrap() > 0.0, "{label} {key}: {side}");
         }
     }
