@@ -14,8 +14,7 @@ mod support;
 
 use portmap_support::*;
 use serde_json::json;
-#[allow(unused_imports)]
-use support::{Impl, Sandbox};
+use support::Sandbox;
 
 #[test]
 fn the_chain_never_executes_a_program() {
