@@ -24,8 +24,8 @@
 //! loopback source). Matching DNAT'd connections only leaves pod-to-pod traffic alone.
 
 use std::net::Ipv6Addr;
-use twill_kernel::nft::expr::{Bitwise, Cmp, CmpOp, Ct, CtKey};
 
+use twill_kernel::nft::expr::{Bitwise, Cmp, CmpOp, Ct, CtKey};
 use twill_kernel::nft::{
     Chain, ChainType, DataType, Expr, Family, Field, Hook, Reg, Rule, Set, SetData, SetRef,
     Skeleton, Table, Value, Verdict, SET_INTERVAL,
