@@ -79,10 +79,15 @@ fn a_pod_that_forges_its_mac_is_dropped_until_it_restores_it() {
     let c = conf(&sb, json!({}));
     let ra = sb.twill("bridge", "ADD", "ctr-a", &a.path, &c).ok();
     let rb = sb.twill("bridge", "ADD", "ctr-b", &b.path, &c).ok();
+    // `nft` prints the ports by name: the set carries the key byte-order hint in its
+    // userdata (without it a lone `ifname` key is listed as "").
     let ports = elements(&sb, "ports").unwrap();
+    let names = |r: &Value| r["interfaces"][1]["name"].clone();
     assert_eq!(ports.len(), 2, "{ports:?}");
-    // Only the count: `nft` lists keys of a lone `ifname` set as "" (the set carries no
-    // key byte-order hint); the pairs below name the ports.
+    assert!(
+        ports.contains(&names(&ra)) && ports.contains(&names(&rb)),
+        "{ports:?}"
+    );
     let allowed = elements(&sb, "allowed").unwrap();
     assert_eq!(allowed.len(), 2);
     assert!(allowed.contains(&pair(&ra)) && allowed.contains(&pair(&rb)));

@@ -15,7 +15,9 @@ mod portmap_support;
 mod support;
 
 use masq_support::*;
-use portmap_support::{fetch, fetch_once, outside, serve, HOST, OUTSIDE};
+use portmap_support::{
+    fetch, fetch_once, outside, serve, serve_on, HOST, HOST6, OUTSIDE, OUTSIDE6,
+};
 use serde_json::json;
 use support::run::Request;
 use support::{Impl, Sandbox};
@@ -147,48 +149,13 @@ fn iptables_backend_is_refused_by_name_and_leaves_nothing() {
     sb.twill("bridge", "DEL", "a", &a.path, &c).ok();
 }
 
-/// The host's and the outside namespace's IPv6 addresses on the outside link.
-const HOST6: &str = "fd00:18::1";
-const OUTSIDE6: &str = "fd00:18::2";
-
-/// A TCP server on `[::]:port` in `ns` answering `"<tag> <peer address>"`, for `secs`.
-fn serve6(ns: &support::Ns, port: u16, tag: &'static str, secs: u64) {
-    use std::io::Write as _;
-    let any: std::net::SocketAddr = format!("[::]:{port}").parse().unwrap();
-    let listener = ns
-        .ns
-        .run(move || std::net::TcpListener::bind(any))
-        .unwrap()
-        .unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-        while std::time::Instant::now() < deadline {
-            match listener.accept() {
-                Ok((mut s, peer)) => {
-                    let _ = s.write_all(format!("{tag} {}", peer.ip()).as_bytes());
-                }
-                Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
-            }
-        }
-    });
-}
-
 #[test]
 fn ipv6_is_masqueraded_too() {
-    use twill_kernel::{AddrFlags, Address, IpPrefix};
     let mut sb = Sandbox::new();
     let net = net_name("v6");
-    let mut out = outside(&mut sb);
-    let nodad = |index: u32, a: &str| {
-        Address::new(index, IpPrefix::new(a.parse().unwrap(), 64).unwrap())
-            .with_flags(AddrFlags::NODAD)
-    };
-    let hi = sb.host.nl.link_index("to-out").unwrap();
-    sb.host.nl.addr_add(&nodad(hi, HOST6)).unwrap();
-    let oi = out.nl.link_index("eth-out").unwrap();
-    out.nl.addr_add(&nodad(oi, OUTSIDE6)).unwrap();
-    serve6(&out, 8086, "out6", 30);
+    // The outside link carries fd00:18::1 (host) and fd00:18::2 (outside) too.
+    let out = outside(&mut sb);
+    let _srv = serve_on(&out, "::", 8086, "out6", 30);
 
     let mut c = bridge_conf(&sb, &net, "br-v6", "10.8.0.0/24");
     c["ipam"]["ranges"] = json!([[{"subnet": "10.8.0.0/24"}], [{"subnet": "fd00:8::/64"}]]);

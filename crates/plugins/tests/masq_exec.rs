@@ -14,8 +14,7 @@ mod support;
 
 use masq_support::*;
 use serde_json::json;
-#[allow(unused_imports)]
-use support::{Impl, Sandbox};
+use support::Sandbox;
 
 #[test]
 fn masquerading_never_executes_a_program() {

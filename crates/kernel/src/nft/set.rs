@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use super::consts::*;
 use super::table::Family;
-use super::wire::{be32, be64, comment_udata, parse_comment, put_be32, put_be64, request, split};
-use super::wire::{string, UDATA_SET_COMMENT};
+use super::wire::{be32, be64, comment_udata_within, parse_comment, put_be32, put_be64};
+use super::wire::{request, split, string, u32_udata, USERDATA_MAX};
+use super::wire::{UDATA_SET_COMMENT, UDATA_SET_DATABYTEORDER, UDATA_SET_KEYBYTEORDER};
 use crate::nl::{Message, MessageBuilder, WireError};
 
 /// The type of one field of a key or of map data. The kernel only stores the number and
@@ -69,6 +70,23 @@ impl DataType {
         }
     }
 
+    /// How `nft` says a value of this type is stored (its `enum byteorder`: 0 unspecified,
+    /// 1 host order, 2 network order). The kernel ignores it; `nft` reads it back from the
+    /// set's userdata to print keys, and without it prints host-order keys (interface
+    /// names, marks) byte-swapped — an interface name as `""`.
+    pub fn byte_order(self) -> u32 {
+        match self {
+            DataType::IfName | DataType::IfIndex | DataType::Mark => BYTEORDER_HOST,
+            DataType::Ipv4Addr
+            | DataType::Ipv6Addr
+            | DataType::EtherAddr
+            | DataType::InetService => BYTEORDER_NETWORK,
+            DataType::NfProto | DataType::InetProto | DataType::Other { .. } => {
+                BYTEORDER_UNSPECIFIED
+            }
+        }
+    }
+
     /// Always false: every modelled type has a length.
     pub fn is_empty(self) -> bool {
         self.len() == 0
@@ -90,10 +108,19 @@ impl DataType {
     }
 }
 
-/// Userdata TLV type of a set's key byte order (`NFTNL_UDATA_SET_KEYBYTEORDER`).
-const UDATA_SET_KEYBYTEORDER: u8 = 0;
-/// `nft`'s `BYTEORDER_HOST_ENDIAN`, the byte order of an interface name.
-const BYTEORDER_HOST_ENDIAN: u32 = 1;
+/// `nft`'s `enum byteorder`, as it writes it into set userdata.
+const BYTEORDER_UNSPECIFIED: u32 = 0;
+const BYTEORDER_HOST: u32 = 1;
+const BYTEORDER_NETWORK: u32 = 2;
+
+/// The byte order `nft` records for a (possibly concatenated) key or data: a single field's
+/// own; none for a concatenation, whose fields `nft` prints by their own types.
+fn fields_byte_order(fields: &[DataType]) -> u32 {
+    match fields {
+        [one] => one.byte_order(),
+        _ => BYTEORDER_UNSPECIFIED,
+    }
+}
 
 /// `nft` numbers a concatenation by shifting each field's type in, 6 bits at a time.
 const CONCAT_BITS: u32 = 6;
@@ -271,20 +298,32 @@ impl Set {
             b.nest_end(desc);
         }
         put_be32(&mut b, NFTA_SET_ID, id);
-        let mut udata = Vec::new();
-        // `nft` decodes a lone string key (an interface name) by its key byte order and
-        // prints `""` without it; concatenations carry their types and need no hint.
-        if self.key == [DataType::IfName] {
-            udata.extend([UDATA_SET_KEYBYTEORDER, 4]);
-            udata.extend(BYTEORDER_HOST_ENDIAN.to_ne_bytes());
+        b.attr(NFTA_SET_USERDATA, &self.userdata());
+        b
+    }
+
+    /// The userdata `nft` writes for a set declared with `type`: the key's byte order, a
+    /// map's data byte order, the comment — in that order. Only `nft` reads it (to print
+    /// elements); the kernel stores it as is.
+    pub(crate) fn userdata(&self) -> Vec<u8> {
+        let mut out = u32_udata(UDATA_SET_KEYBYTEORDER, fields_byte_order(&self.key)).to_vec();
+        match &self.data {
+            Some(SetData::Values(fields)) => {
+                out.extend(u32_udata(
+                    UDATA_SET_DATABYTEORDER,
+                    fields_byte_order(fields),
+                ));
+            }
+            Some(SetData::Verdict) => {
+                out.extend(u32_udata(UDATA_SET_DATABYTEORDER, BYTEORDER_UNSPECIFIED));
+            }
+            None => {}
         }
         if let Some(text) = &self.comment {
-            udata.extend(comment_udata(UDATA_SET_COMMENT, text));
+            let room = USERDATA_MAX.saturating_sub(out.len());
+            out.extend(comment_udata_within(UDATA_SET_COMMENT, text, room));
         }
-        if !udata.is_empty() {
-            b.attr(NFTA_SET_USERDATA, &udata);
-        }
-        b
+        out
     }
 
     /// Decodes a NEWSET message.

@@ -65,11 +65,31 @@ pub(crate) fn split<'a>(msg: &Message<'a>) -> Result<(Family, Attrs<'a>), WireEr
 pub(crate) const UDATA_COMMENT: u8 = 0;
 /// Userdata TLV type of a comment on sets.
 pub(crate) const UDATA_SET_COMMENT: u8 = 7;
+/// Userdata TLV type of a set's key byte order (`NFTNL_UDATA_SET_KEYBYTEORDER`).
+pub(crate) const UDATA_SET_KEYBYTEORDER: u8 = 0;
+/// Userdata TLV type of a map's data byte order (`NFTNL_UDATA_SET_DATABYTEORDER`).
+pub(crate) const UDATA_SET_DATABYTEORDER: u8 = 1;
+
+/// Encodes a 32-bit userdata TLV as libnftnl does: the value in host order.
+pub(crate) fn u32_udata(ty: u8, value: u32) -> [u8; 6] {
+    let v = value.to_ne_bytes();
+    [ty, 4, v[0], v[1], v[2], v[3]]
+}
+
+/// The kernel's limit on an object's userdata (`NFT_USERDATA_MAXLEN`).
+pub(crate) const USERDATA_MAX: usize = 256;
 
 /// Encodes a comment as the userdata TLV `nft` reads (type, length, NUL-terminated text),
-/// so `nft list` shows it. Text past 254 bytes is cut at a character boundary.
+/// so `nft list` shows it. Text past what fits the kernel's limit is cut at a character
+/// boundary.
 pub(crate) fn comment_udata(ty: u8, text: &str) -> Vec<u8> {
-    let mut end = text.len().min(254);
+    comment_udata_within(ty, text, USERDATA_MAX)
+}
+
+/// [`comment_udata`] in at most `room` bytes (type, length and NUL included): what is left
+/// of the limit after other TLVs of the same userdata.
+pub(crate) fn comment_udata_within(ty: u8, text: &str, room: usize) -> Vec<u8> {
+    let mut end = text.len().min(room.saturating_sub(3));
     while !text.is_char_boundary(end) {
         end -= 1;
     }

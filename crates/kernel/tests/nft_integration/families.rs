@@ -132,4 +132,11 @@ fn bridge_port_and_source_mac_pairs() {
         macs["elem"],
         json!([{"concat": ["veth5", "02:42:0a:58:00:05"]}])
     );
+    // A lone interface-name key prints as the name only with the key byte-order hint in
+    // the set's userdata (without it `nft` byte-swaps the 16 bytes and prints "").
+    let ports = sets.iter().find(|s| s["name"] == "ports").unwrap();
+    assert_eq!(ports["type"], "ifname");
+    assert_eq!(ports["elem"], json!(["veth5"]));
+    let text = crate::fixtures::nft(&ns, &["list", "set", "bridge", "tb", "ports"]);
+    assert!(text.contains("\"veth5\""), "{text}");
 }

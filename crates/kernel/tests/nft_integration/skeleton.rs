@@ -7,7 +7,7 @@ use twill_kernel::nft::expr::Verdict;
 use twill_kernel::nft::*;
 
 use crate::common::Sandbox;
-use crate::fixtures::{nft, skeleton, T};
+use crate::fixtures::{nft, nft_json, objects, skeleton, T};
 
 #[test]
 fn ensure_installs_once_then_verifies() {
@@ -29,6 +29,15 @@ fn ensure_installs_once_then_verifies() {
     // A second socket (another plugin process) sees the same.
     let mut other = Nftables::open_in(&ns.ns).unwrap();
     assert_eq!(other.ensure(&sk).unwrap(), Ensured::Verified);
+
+    // The marker's host-order `mark` key prints as the version itself (the set's userdata
+    // carries the key's byte order), not byte-swapped.
+    let listing = nft_json(&ns);
+    let marker = objects(&listing, "set")
+        .into_iter()
+        .find(|s| s["name"] == MARKER_SET)
+        .unwrap();
+    assert_eq!(marker["elem"], serde_json::json!([sk.version()]));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! `masqAll`, `dataDir`, the container's addresses from `prevResult`, and a decision for
 //! each key that only makes sense with iptables (see `docs/plugins/portmap.md`).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::PathBuf;
 
 use twill_cni::config::{NetConf, PortMapping};
@@ -108,6 +108,24 @@ fn iptables_keys(o: &Obj<'_>) -> Result<(), CniError> {
     Ok(())
 }
 
+/// A mapping bound to ::1 cannot work: the kernel drops a loopback-sourced IPv6 packet on
+/// its way out of any other interface (IPv6 has no `route_localnet`), and the skeleton
+/// leaves ::1 untranslated for that reason. Refused by name rather than added inert.
+fn loopback_ipv6(mappings: &[PortMapping]) -> Result<(), CniError> {
+    let lo = IpAddr::V6(Ipv6Addr::LOCALHOST);
+    match mappings
+        .iter()
+        .position(|m| m.host_ip.as_deref().and_then(|h| h.parse().ok()) == Some(lo))
+    {
+        Some(i) => Err(unsupported(
+            &format!("runtimeConfig.portMappings[{i}].hostIP"),
+            "::1 cannot be forwarded to a container: the kernel does not route IPv6 \
+             loopback traffic to another interface; use 127.0.0.1 or no hostIP",
+        )),
+        None => Ok(()),
+    }
+}
+
 impl PortmapConf {
     /// Reads the configuration of an ADD or CHECK (prevResult required).
     pub fn parse(args: &CmdArgs) -> Result<PortmapConf, CniError> {
@@ -120,6 +138,7 @@ impl PortmapConf {
             .as_ref()
             .map(|rc| rc.port_mappings.clone())
             .unwrap_or_default();
+        loopback_ipv6(&mappings)?;
         let prev = o.get("prevResult").ok_or_else(|| {
             CniError::invalid_config(
                 "prevResult: required: portmap is a chained plugin and must follow a plugin \
@@ -197,5 +216,23 @@ mod tests {
         assert!(e.msg.contains("markMasqBit"));
         let e = obj_err(json!({"backend": "pf"})).unwrap();
         assert!(e.msg.contains("backend"));
+    }
+
+    #[test]
+    fn a_mapping_bound_to_ipv6_loopback_is_refused_by_name() {
+        let m = |host_ip: &str| PortMapping {
+            host_port: 8080,
+            container_port: 80,
+            protocol: twill_cni::config::Protocol::Tcp,
+            host_ip: Some(host_ip.into()),
+        };
+        assert!(loopback_ipv6(&[m("127.0.0.1"), m("::"), m("fd00::1")]).is_ok());
+        let e = loopback_ipv6(&[m("::"), m("0:0::1")]).unwrap_err();
+        assert_eq!(e.code, Code::UNSUPPORTED_FIELD);
+        assert!(
+            e.msg.starts_with("runtimeConfig.portMappings[1].hostIP:"),
+            "{}",
+            e.msg
+        );
     }
 }

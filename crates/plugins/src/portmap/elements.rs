@@ -85,7 +85,8 @@ fn range(addr: IpAddr, prefix: u8) -> (IpAddr, IpAddr) {
     }
 }
 
-fn protocol_number(name: &str) -> u8 {
+/// The transport protocol number of a mapping's protocol name.
+pub fn protocol_number(name: &str) -> u8 {
     match Protocol::parse(name) {
         Some(Protocol::Udp) => 17,
         Some(Protocol::Sctp) => 132,

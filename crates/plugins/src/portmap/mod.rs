@@ -1,10 +1,11 @@
 //! `portmap`: a chained plugin forwarding host ports to the container, on nftables.
 //!
 //! * ADD: make sure the per-family skeleton is in place (one request when it is), write
-//!   this attachment's record, add its elements in one batch, flush stale UDP conntrack
-//!   entries of its host ports, and pass `prevResult` on.
-//! * DEL: remove the recorded elements and the record. Needs neither the netns nor
-//!   `portMappings` (the runtime often sends neither).
+//!   this attachment's record, add its elements in one batch, flush stale UDP and SCTP
+//!   conntrack entries of its host ports, and pass `prevResult` on.
+//! * DEL: remove the recorded elements, the UDP and SCTP conntrack entries translated
+//!   through them, and the record. Needs neither the netns nor `portMappings` (the runtime
+//!   often sends neither).
 //! * CHECK: the container's DNAT entries are in the maps. GC: records (and their elements)
 //!   of attachments not in `cni.dev/valid-attachments` are removed. STATUS: nf_tables is
 //!   reachable.
@@ -27,6 +28,7 @@ use twill_cni::result::CniResult;
 use twill_cni::skel::{self, CmdArgs, Plugin};
 use twill_cni::{CniError, Code, Version};
 use twill_kernel::nft::Nftables;
+use twill_kernel::IpFamily;
 
 use crate::common::error::{internal, kernel};
 use config::PortmapConf;
@@ -52,9 +54,11 @@ fn io_error(what: &str, file: &std::path::Path, e: std::io::Error) -> CniError {
     CniError::io(format!("{what} {}: {e}", file.display()))
 }
 
-/// Removes a recorded attachment's elements, then its record.
+/// Removes a recorded attachment's elements, the conntrack entries still translated
+/// through them, then its record.
 fn forget(nft: &mut Nftables, file: &std::path::Path, rec: &Record) -> Result<(), CniError> {
     ops::remove(nft, rec)?;
+    flush_conntrack(rec, "removed");
     state::remove(file)
         .map(drop)
         .map_err(|e| io_error("removing the record", file, e))
@@ -98,7 +102,7 @@ impl Plugin for Portmap {
             let _ = state::remove(&file);
             return Err(e);
         }
-        flush_udp_conntrack(&rec);
+        flush_conntrack(&rec, "new");
         Ok(prev.convert(args.version)?.to_json())
     }
 
@@ -185,23 +189,31 @@ fn route_localnet(ifaces: &[String]) -> Result<(), CniError> {
     Ok(())
 }
 
-/// Deletes conntrack entries of UDP flows to the new host ports: a datagram sent before the
-/// mapping existed created an entry that was never DNAT'd, and every later datagram of that
-/// flow would follow it instead of the mapping. A failure is reported on stderr only, as
-/// the mapping itself is in place (the reference does the same).
-fn flush_udp_conntrack(rec: &Record) {
-    for v4 in [true, false] {
-        let udp_of_family = rec
-            .dnat
-            .iter()
-            .filter(|d| d.protocol == "udp" && d.container_ip.is_ipv4() == v4);
-        let Some(family_of) = udp_of_family.clone().next().map(|d| d.container_ip) else {
+/// Deletes the conntrack entries of UDP and SCTP flows to `rec`'s host ports (`which`:
+/// "new" or "removed", for the log). A flow keeps following its entry, not the ruleset:
+/// one that started before a mapping existed was never DNAT'd and would never be; one
+/// DNAT'd through a mapping now removed would keep reaching the old address, and whoever
+/// owns it next. UDP and SCTP flows live on (a client resending from the same port); a
+/// TCP connection ends, its peer answering a reset. A failure is reported on stderr only:
+/// the elements are in place (or gone) either way.
+fn flush_conntrack(rec: &Record, which: &str) {
+    use twill_kernel::conntrack::{self, Destination, IPPROTO_SCTP, IPPROTO_UDP};
+    let mut dests: Vec<Destination> = Vec::new();
+    for d in &rec.dnat {
+        let proto = elements::protocol_number(&d.protocol);
+        if proto != IPPROTO_UDP && proto != IPPROTO_SCTP {
             continue;
-        };
-        let ports: Vec<u16> = udp_of_family.map(|d| d.host_port).collect();
-        let udp = twill_kernel::conntrack::IPPROTO_UDP;
-        if let Err(e) = twill_kernel::conntrack::delete_by_port(family_of, udp, &ports) {
-            eprintln!("portmap: flushing stale UDP conntrack entries: {e}");
         }
+        let dest = Destination {
+            family: IpFamily::of(&d.container_ip),
+            proto,
+            port: d.host_port,
+        };
+        if !dests.contains(&dest) {
+            dests.push(dest);
+        }
+    }
+    if let Err(e) = conntrack::delete_by_destination(&dests) {
+        eprintln!("portmap: flushing conntrack entries of the {which} host ports: {e}");
     }
 }

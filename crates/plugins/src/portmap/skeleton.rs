@@ -16,15 +16,19 @@
 //! }
 //! ```
 //!
+//! The `ip6` table's output chain starts with `ip6 daddr ::1 return` (see `dnat_rules`).
+//!
 //! `masq` holds, per container with `snat`, the ranges of sources that must be
 //! masqueraded on their way to it: its own pod network (hairpin: the reply would otherwise
 //! bypass the host over the bridge) and 127.0.0.0/8 (localhost: the pod cannot answer a
 //! loopback source). Matching DNAT'd connections only leaves pod-to-pod traffic alone.
 
+use std::net::Ipv6Addr;
+
 use twill_kernel::nft::expr::{Bitwise, Cmp, CmpOp, Ct, CtKey};
 use twill_kernel::nft::{
     Chain, ChainType, DataType, Expr, Family, Field, Hook, Reg, Rule, Set, SetData, SetRef,
-    Skeleton, Table, SET_INTERVAL,
+    Skeleton, Table, Value, Verdict, SET_INTERVAL,
 };
 
 /// The table's name, in both families.
@@ -80,7 +84,21 @@ fn dnat_done(rule: Rule) -> Rule {
 fn dnat_rules(family: Family, chain: &str) -> Vec<Rule> {
     let (_, _, daddr) = fields(family);
     let ports = [Field::L4Proto, Field::ThDport];
-    vec![
+    let mut rules = Vec::new();
+    if family == Family::Ip6 && chain == "output" {
+        // ::1 is left alone: the kernel never lets a loopback-sourced IPv6 packet leave
+        // through another interface (IPv6 has no `route_localnet`, and the drop comes
+        // before masquerading could change the source), so a DNAT would only make the
+        // connection hang. Untranslated, it is refused at once (or reaches whatever
+        // listens on the host's ::1) and clients fall back to 127.0.0.1, which works.
+        let lo = Value::Ipv6(Ipv6Addr::LOCALHOST);
+        rules.push(
+            Rule::new(family, TABLE, chain)
+                .match_value(daddr, &lo, false)
+                .verdict(Verdict::Return),
+        );
+    }
+    rules.extend([
         Rule::new(family, TABLE, chain).dnat_map(
             family,
             &[daddr, Field::L4Proto, Field::ThDport],
@@ -89,7 +107,8 @@ fn dnat_rules(family: Family, chain: &str) -> Vec<Rule> {
         Rule::new(family, TABLE, chain)
             .match_local_daddr()
             .dnat_map(family, &ports, ANY_MAP),
-    ]
+    ]);
+    rules
 }
 
 /// The skeleton of `family` (`Family::Ip` or `Family::Ip6`).
@@ -141,6 +160,7 @@ pub fn skeleton(family: Family) -> Skeleton {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -150,5 +170,13 @@ mod tests {
         assert_ne!(v4.version(), skeleton(Family::Ip6).version());
         assert_eq!(v4.chains.len(), 3);
         assert_eq!(v4.sets.len(), 3);
+        let rules = |sk: &Skeleton, chain: &str| {
+            let c = sk.chains.iter().find(|c| c.chain.name == chain).unwrap();
+            c.rules.as_ref().map_or(0, Vec::len)
+        };
+        // Only IPv6 output has the ::1 exclusion.
+        let v6 = skeleton(Family::Ip6);
+        assert_eq!((rules(&v4, "output"), rules(&v6, "output")), (2, 3));
+        assert_eq!(rules(&v6, "prerouting"), 2);
     }
 }

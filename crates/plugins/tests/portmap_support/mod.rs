@@ -1,9 +1,12 @@
 //! The portmap tests' world: a host namespace with a bridge network (bridge + host-local,
-//! ipMasq off), pods on it, and an "outside" namespace joined to the host by a veth
-//! (host 198.18.0.1/24, outside 198.18.0.2/24); TCP servers in pods answering with their
-//! name and the peer address they see; the host's ruleset as `nft -j` prints it.
+//! ipMasq off; IPv4, or IPv4 and IPv6), pods on it, and an "outside" namespace joined to
+//! the host by a veth (host 198.18.0.1/24 and fd00:18::1/64, outside .2 and ::2); TCP
+//! servers in pods answering with their name and the peer address they see; the host's
+//! ruleset as `nft -j` prints it. SCTP by raw sockets is in [`sctp`].
 
 #![allow(dead_code)]
+
+pub mod sctp;
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -14,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use twill_kernel::{Address, IpPrefix, LinkId, NewLink};
+use twill_kernel::{AddrFlags, Address, IpPrefix, LinkId, NewLink};
 
 use crate::support::{Ns, Sandbox};
 
@@ -22,6 +25,14 @@ use crate::support::{Ns, Sandbox};
 pub const HOST: &str = "198.18.0.1";
 /// The outside namespace's address.
 pub const OUTSIDE: &str = "198.18.0.2";
+/// The host's IPv6 address on the outside link.
+pub const HOST6: &str = "fd00:18::1";
+/// The outside namespace's IPv6 address.
+pub const OUTSIDE6: &str = "fd00:18::2";
+/// The bridge's IPv4 and IPv6 addresses (the pods' gateways): what masquerading gives.
+pub const BRIDGE: &str = "10.1.0.1";
+/// See [`BRIDGE`].
+pub const BRIDGE6: &str = "fd00:1::1";
 
 pub fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -36,6 +47,22 @@ pub fn bridge_conf(sb: &Sandbox) -> Value {
         "isDefaultGateway": true, "hairpinMode": true,
         "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.1.0.0/24"}]]},
     }))
+}
+
+/// [`bridge_conf`] with an IPv6 range too: pods get 10.1.0.x and fd00:1::x.
+pub fn bridge_conf_dual(sb: &Sandbox) -> Value {
+    let mut c = bridge_conf(sb);
+    c["ipam"]["ranges"] = json!([[{"subnet": "10.1.0.0/24"}], [{"subnet": "fd00:1::/64"}]]);
+    c
+}
+
+/// A bridge network configuration giving its pod exactly `addresses` (static IPAM): the
+/// next owner of an address a deleted pod had.
+pub fn bridge_conf_static(sb: &Sandbox, addresses: &[&str]) -> Value {
+    let mut c = bridge_conf(sb);
+    let addrs: Vec<Value> = addresses.iter().map(|a| json!({"address": a})).collect();
+    c["ipam"] = json!({"type": "static", "addresses": addrs});
+    c
 }
 
 /// portmap's configuration for `mappings` after `prev`.
@@ -54,36 +81,50 @@ pub fn portmap_conf(sb: &Sandbox, prev: &Value, mappings: Value, extra: Value) -
 
 /// A pod on the bridge; returns its namespace and the bridge result.
 pub fn pod(sb: &mut Sandbox, name: &str) -> (Ns, Value) {
+    let conf = bridge_conf(sb);
+    pod_on(sb, name, &conf)
+}
+
+/// A pod attached with bridge configuration `conf`.
+pub fn pod_on(sb: &mut Sandbox, name: &str, conf: &Value) -> (Ns, Value) {
     let ns = sb.pod(name);
-    let r = sb
-        .twill("bridge", "ADD", name, &ns.path, &bridge_conf(sb))
-        .ok();
+    let r = sb.twill("bridge", "ADD", name, &ns.path, conf).ok();
     (ns, r)
 }
 
-/// The outside namespace, joined to the host.
+/// The outside namespace, joined to the host over IPv4 and IPv6 (the IPv6 addresses
+/// without duplicate address detection, so they are usable at once).
 pub fn outside(sb: &mut Sandbox) -> Ns {
     let mut out = sb.pod("outside");
     let link = NewLink::veth("to-out", "eth-out").peer_netns(out.ns.as_fd());
     sb.host.nl.link_add(&link).unwrap();
     let hi = sb.host.nl.link_index("to-out").unwrap();
-    let prefix = |a: &str| IpPrefix::new(ip(a), 24).unwrap();
-    sb.host
-        .nl
-        .addr_add(&Address::new(hi, prefix(HOST)))
-        .unwrap();
-    sb.host.nl.link_set_up(LinkId::Index(hi)).unwrap();
     let oi = out.nl.link_index("eth-out").unwrap();
-    out.nl.addr_add(&Address::new(oi, prefix(OUTSIDE))).unwrap();
+    let v4 = |a: &str| Address::new(0, IpPrefix::new(ip(a), 24).unwrap());
+    let v6 =
+        |a: &str| Address::new(0, IpPrefix::new(ip(a), 64).unwrap()).with_flags(AddrFlags::NODAD);
+    for (a, index) in [(v4(HOST), hi), (v6(HOST6), hi)] {
+        sb.host.nl.addr_add(&Address { index, ..a }).unwrap();
+    }
+    for (a, index) in [(v4(OUTSIDE), oi), (v6(OUTSIDE6), oi)] {
+        out.nl.addr_add(&Address { index, ..a }).unwrap();
+    }
+    sb.host.nl.link_set_up(LinkId::Index(hi)).unwrap();
     out.nl.link_set_up(LinkId::Index(oi)).unwrap();
     out.nl.link_set_up(LinkId::Index(1)).unwrap();
     out
 }
 
-/// A TCP server on port `port` of every address in `ns`, answering each connection with
-/// `"<tag> <peer address>"`, for at most `secs` seconds.
+/// A TCP server on port `port` of every IPv4 address in `ns`, answering each connection
+/// with `"<tag> <peer address>"`, for at most `secs` seconds.
 pub fn serve(ns: &Ns, port: u16, tag: &str, secs: u64) -> JoinHandle<()> {
-    let any = SocketAddr::new(ip("0.0.0.0"), port);
+    serve_on(ns, "0.0.0.0", port, tag, secs)
+}
+
+/// [`serve`] on address `addr` (`"::"`: every IPv6 and IPv4 address; IPv4 peers are then
+/// shown as IPv4, not as mapped addresses).
+pub fn serve_on(ns: &Ns, addr: &str, port: u16, tag: &str, secs: u64) -> JoinHandle<()> {
+    let any = SocketAddr::new(ip(addr), port);
     let listener = ns.ns.run(move || TcpListener::bind(any)).unwrap().unwrap();
     listener.set_nonblocking(true).unwrap();
     let tag = tag.to_owned();
@@ -92,7 +133,8 @@ pub fn serve(ns: &Ns, port: u16, tag: &str, secs: u64) -> JoinHandle<()> {
         while Instant::now() < deadline {
             match listener.accept() {
                 Ok((mut s, peer)) => {
-                    let _ = s.write_all(format!("{tag} {}", peer.ip()).as_bytes());
+                    let peer = peer.ip().to_canonical();
+                    let _ = s.write_all(format!("{tag} {peer}").as_bytes());
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(5)),
             }

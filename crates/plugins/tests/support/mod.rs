@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use twill_kernel::{NetNs, NetNsDir, Netlink};
 
+#[allow(unused_imports)] // as above: not every test binary names it
 pub use run::Impl;
 
 /// Where the tests keep their namespaces (not `/run/netns`, so the machine's `ip netns`

@@ -83,8 +83,43 @@ fn table_and_chains_match_nft() {
     }
 }
 
+/// `msg` with the userdata of a NEWSET (attribute 13) reduced to the TLVs of types
+/// `keep`, lengths fixed: `nft` also writes `typeof` descriptions (empty for sets declared
+/// with `type`) and a data-interval flag, which only `nft` reads and ours need not carry.
+fn keep_set_udata(msg: &[u8], keep: &[u8]) -> Vec<u8> {
+    let mut out = msg[..20].to_vec();
+    let mut at = 20;
+    while at + 4 <= msg.len() {
+        let len = u16::from_ne_bytes(msg[at..at + 2].try_into().unwrap()) as usize;
+        let kind = u16::from_ne_bytes(msg[at + 2..at + 4].try_into().unwrap()) & 0x3fff;
+        let end = (at + len + 3) & !3;
+        if kind == 13 {
+            let mut udata = Vec::new();
+            let mut tlvs = &msg[at + 4..at + len];
+            while let [ty, l, rest @ ..] = tlvs {
+                let l = usize::from(*l);
+                if keep.contains(ty) {
+                    udata.extend_from_slice(&[*ty, l as u8]);
+                    udata.extend_from_slice(&rest[..l]);
+                }
+                tlvs = &rest[l..];
+            }
+            out.extend_from_slice(&((udata.len() + 4) as u16).to_ne_bytes());
+            out.extend_from_slice(&13u16.to_ne_bytes());
+            out.extend_from_slice(&udata);
+            out.resize(out.len().div_ceil(4) * 4, 0);
+        } else {
+            out.extend_from_slice(&msg[at..end.min(msg.len())]);
+        }
+        at = end;
+    }
+    let len = out.len() as u32;
+    out[0..4].copy_from_slice(&len.to_ne_bytes());
+    out
+}
+
 #[test]
-fn sets_and_maps_match_nft_without_its_display_hints() {
+fn sets_and_maps_match_nft_with_its_byte_order_hints() {
     let nft = nft_batch();
     let key = [
         DataType::Ipv4Addr,
@@ -100,31 +135,75 @@ fn sets_and_maps_match_nft_without_its_display_hints() {
     let mut batch = Batch::new();
     batch.add_set(&s).add_set(&m).add_set(&p);
     for (i, want) in nft[5..8].iter().enumerate() {
-        let want = strip_attr(want, 13); // NFTA_SET_USERDATA
+        // Key and data byte order (0, 1) and the comment (7) are what ours carry.
+        let want = keep_set_udata(want, &[0, 1, 7]);
         same_but_flags(batch.entries[i].msg.clone(), &want);
+    }
+    // The interval set's userdata is nft's exactly: nothing was left out.
+    same_but_flags(batch.entries[2].msg.clone(), &nft[7]);
+}
+
+/// Set userdata `nft --debug=mnl` (v1.0.6, x86_64) sent for sets declared with `type`,
+/// minus its `typeof` and data-interval TLVs: the byte order of the key (TLV 0) and of a
+/// map's data (TLV 1), little-endian `u32`s, then the comment (TLV 7).
+#[test]
+fn set_userdata_carries_nfts_byte_order_hints() {
+    let one = |key: DataType| Set::new(Family::Inet, T, "x", &[key]);
+    let cases = [
+        (one(DataType::IfName), "000401000000"),
+        (one(DataType::Mark), "000401000000"),
+        (one(DataType::IfIndex), "000401000000"),
+        (one(DataType::NfProto), "000400000000"),
+        (one(DataType::InetProto), "000400000000"),
+        (one(DataType::InetService), "000402000000"),
+        (one(DataType::Ipv6Addr), "000402000000"),
+        (one(DataType::EtherAddr), "000402000000"),
+        (
+            Set::new(
+                Family::Bridge,
+                T,
+                "allowed",
+                &[DataType::IfName, DataType::EtherAddr],
+            ),
+            "000400000000",
+        ),
+        (
+            one(DataType::Ipv4Addr).map(SetData::Verdict),
+            "000402000000010400000000",
+        ),
+        (
+            one(DataType::IfName).map(SetData::Values(vec![DataType::Mark])),
+            "000401000000010401000000",
+        ),
+        (
+            one(DataType::Ipv4Addr).map(SetData::Values(vec![
+                DataType::Ipv4Addr,
+                DataType::InetService,
+            ])),
+            "000402000000010400000000",
+        ),
+        (
+            one(DataType::IfName).comment("checked bridge ports"),
+            "0004010000000715636865636b65642062726964676520706f72747300",
+        ),
+    ];
+    for (set, want) in cases {
+        assert_eq!(hex(&set.userdata()), want, "{:?}", set.key);
     }
 }
 
 #[test]
-fn a_lone_interface_name_key_carries_nfts_byte_order_hint() {
-    let s = Set::new(Family::Inet, T, "i", &[DataType::IfName]).comment("c");
-    let mut batch = Batch::new();
-    batch.add_set(&s);
-    let msg = batch.entries[0].msg.clone().finish(1, 0).unwrap();
-    // NFTA_SET_USERDATA (13): key byte order (type 0) host-endian, then the comment (7).
-    let mut want = vec![14, 0, 13, 0, 0, 4];
-    want.extend(1u32.to_ne_bytes());
-    want.extend([7, 2, b'c', 0]);
-    assert!(msg.windows(want.len()).any(|w| w == want), "{}", hex(&msg));
-    let concat = Set::new(Family::Inet, T, "p", &[DataType::IfName, DataType::IfName]);
-    let mut batch = Batch::new();
-    batch.add_set(&concat);
-    let msg = batch.entries[0].msg.clone().finish(1, 0).unwrap();
-    assert!(
-        !msg.windows(4).any(|w| w == [10, 0, 13, 0]),
-        "{}",
-        hex(&msg)
-    );
+fn set_userdata_stays_within_the_kernels_limit() {
+    let long = "é".repeat(300);
+    let set = Set::new(Family::Inet, T, "x", &[DataType::Ipv4Addr])
+        .map(SetData::Verdict)
+        .comment(&long);
+    let udata = set.userdata();
+    assert!(udata.len() <= 256, "{}", udata.len());
+    assert!(udata.len() >= 250, "the comment is cut, not dropped");
+    // The cut comment still ends on a character boundary and reads back.
+    let text = crate::nft::wire::parse_comment(7, &udata).unwrap();
+    assert!(long.starts_with(&text) && !text.is_empty());
 }
 
 /// `ip daddr . meta l4proto . th dport @s counter dnat ip to ip daddr . meta l4proto .
