@@ -238,3 +238,22 @@ fn a_udp_flow_started_before_add_is_redirected_after_add() {
     assert_eq!(data, b"late");
     assert_eq!(from, SocketAddr::new(ip(OUTSIDE), 40000));
 }
+
+#[test]
+fn masq_all_masquerades_outside_clients_too() {
+    let mut sb = Sandbox::new();
+    let out = outside(&mut sb);
+    let (a, ra) = pod(&mut sb, "a");
+    let (b, _) = pod(&mut sb, "b");
+    let m = json!([{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]);
+    let c = portmap_conf(&sb, &ra, m, json!({"masqAll": true}));
+    sb.twill("portmap", "ADD", "a", &a.path, &c).ok();
+    let _srv = serve(&a, 80, "pod-a", 30);
+    // The outside client reaches the pod as the host's bridge address, not as itself.
+    assert_eq!(fetch(&out, HOST, 8080).unwrap(), format!("pod-a {BRIDGE}"));
+    // Traffic to the pod that does not go through a host port is left alone.
+    assert_eq!(fetch(&b, "10.1.0.2", 80).unwrap(), "pod-a 10.1.0.3");
+    sb.twill("portmap", "DEL", "a", &a.path, &c).ok();
+    let e = fetch_once(&out, HOST, 8080).unwrap_err();
+    assert!(e.contains("refused"), "{e}");
+}
