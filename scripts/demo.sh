@@ -16,6 +16,9 @@ node="$tag-node"
 pods=("$tag-pod1" "$tag-pod2")
 work=$(mktemp -d "/tmp/$tag.XXXXXX")
 export NETCONFPATH="$work/net.d"
+# The demo's run-state and embedded default network stay in its own directory too: written to
+# /run/twill they would outlive the demo, pointing host-local at this directory once it is gone.
+export TWILL_STATE_DIR="$work/state"
 cache="$work/cache"
 # Every twill call runs inside the node namespace, so bridges and veths are made there.
 in_node() { ip netns exec "$node" "$@"; }

@@ -83,17 +83,26 @@ fn written_copy(ctx: &Ctx) -> PathBuf {
 /// What to do with the default network's file as found.
 #[derive(Debug, PartialEq, Eq)]
 enum Found {
-    /// Missing, or twill's own and out of date: (re)write it.
-    Write,
+    /// twill's own and out of date: rewrite it, keeping host-local's `dataDir` as it was
+    /// (the reservations live there).
+    Rewrite(Option<PathBuf>),
     /// Current, or edited by the operator: use it as it is.
     Keep,
 }
 
+/// host-local's `dataDir` in a default network's file, as twill wrote it.
+fn data_dir_of(found: &Value) -> Option<PathBuf> {
+    found
+        .pointer("/plugins/0/ipam/dataDir")
+        .and_then(Value::as_str)
+        .map(PathBuf::from)
+}
+
 /// Decides from the file's bytes and twill's copy of what it wrote (absent for a file
 /// written before copies were kept). A file that equals the current default at its own
-/// version is current; one that equals what twill wrote, or an earlier default generation,
-/// is twill's and is replaced; anything else is the operator's.
-fn decide(file: &[u8], copy: Option<&[u8]>, data_dir: Option<&Path>) -> Found {
+/// version and with its own `dataDir` is current; one that equals what twill wrote, or an
+/// earlier default generation, is twill's and is replaced; anything else is the operator's.
+fn decide(file: &[u8], copy: Option<&[u8]>) -> Found {
     let Ok(found) = serde_json::from_slice::<Value>(file) else {
         // Not JSON: the operator's business (loading it reports the error).
         return Found::Keep;
@@ -105,12 +114,14 @@ fn decide(file: &[u8], copy: Option<&[u8]>, data_dir: Option<&Path>) -> Found {
     let Some(version) = version else {
         return Found::Keep;
     };
-    if found == conflist(version, data_dir) {
+    let data_dir = data_dir_of(&found);
+    if found == conflist(version, data_dir.as_deref()) {
         return Found::Keep;
     }
-    let ours = copy == Some(file) || earlier_generations(version, data_dir).contains(&found);
+    let ours =
+        copy == Some(file) || earlier_generations(version, data_dir.as_deref()).contains(&found);
     if ours {
-        Found::Write
+        Found::Rewrite(data_dir)
     } else {
         Found::Keep
     }
@@ -134,16 +145,18 @@ fn earlier_generations(version: Version, data_dir: Option<&Path>) -> Vec<Value> 
 /// cache (`<cache>/networks`), as it does by default (`/var/lib/cni/networks`).
 pub fn ensure(ctx: &Ctx) -> Result<NetworkList> {
     let path = file(ctx);
-    let data_dir = ctx.ipam_data_dir();
-    let action = match std::fs::read(&path) {
+    let write_with = match std::fs::read(&path) {
         Ok(bytes) => {
             let copy = std::fs::read(written_copy(ctx)).ok();
-            decide(&bytes, copy.as_deref(), data_dir.as_deref())
+            match decide(&bytes, copy.as_deref()) {
+                Found::Rewrite(data_dir) => Some(data_dir),
+                Found::Keep => None,
+            }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Found::Write,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(ctx.ipam_data_dir()),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    if action == Found::Write {
+    if let Some(data_dir) = write_with {
         let version = versions::newest_common(&ctx.quiet_runtime(), &PLUGINS)
             .context("writing the embedded default network")?;
         let bytes = crate::output::pretty(&conflist(version, data_dir.as_deref()), b"  ");
@@ -195,27 +208,33 @@ mod tests {
     fn current_files_and_the_operators_edits_are_kept_twills_old_ones_rewritten() {
         let dir = Some(Path::new("/tmp/x/networks"));
         let current = conflist(Version::V1_0_0, dir);
-        assert_eq!(decide(&bytes(&current), None, dir), Found::Keep);
+        assert_eq!(decide(&bytes(&current), None), Found::Keep);
+        let rewrite = Found::Rewrite(dir.map(Path::to_path_buf));
 
         // Written by an earlier twill: replaced, with or without the copy of what it wrote.
         let mut old = current.clone();
         old["plugins"][0]["bridge"] = json!("old0");
-        assert_eq!(decide(&bytes(&old), Some(&bytes(&old)), dir), Found::Write);
+        assert_eq!(decide(&bytes(&old), Some(&bytes(&old))), rewrite);
         for generation in earlier_generations(Version::V1_0_0, dir) {
             if generation != current {
-                assert_eq!(decide(&bytes(&generation), None, dir), Found::Write);
+                assert_eq!(decide(&bytes(&generation), None), rewrite);
             }
         }
+        // Its own dataDir is kept, whatever the cache directory of the run that finds it.
+        let elsewhere = earlier_generations(Version::V1_0_0, Some(Path::new("/srv/n")));
+        assert_eq!(
+            decide(&bytes(&elsewhere[0]), None),
+            Found::Rewrite(Some(PathBuf::from("/srv/n")))
+        );
+        let default_dir = earlier_generations(Version::V1_0_0, None);
+        assert_eq!(decide(&bytes(&default_dir[0]), None), Found::Rewrite(None));
 
         // Edited by the operator since: theirs, kept as is.
         let mut edited = old.clone();
         edited["plugins"][0]["mtu"] = json!(1400);
-        assert_eq!(
-            decide(&bytes(&edited), Some(&bytes(&old)), dir),
-            Found::Keep
-        );
-        assert_eq!(decide(&bytes(&edited), None, dir), Found::Keep);
-        assert_eq!(decide(b"{not json", None, dir), Found::Keep);
-        assert_eq!(decide(b"{\"cniVersion\": 7}", None, dir), Found::Keep);
+        assert_eq!(decide(&bytes(&edited), Some(&bytes(&old))), Found::Keep);
+        assert_eq!(decide(&bytes(&edited), None), Found::Keep);
+        assert_eq!(decide(b"{not json", None), Found::Keep);
+        assert_eq!(decide(b"{\"cniVersion\": 7}", None), Found::Keep);
     }
 }
