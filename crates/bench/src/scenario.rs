@@ -62,7 +62,8 @@ impl Scenario {
                 }]
             }),
             // What podman 4.3 writes for `podman network create --subnet`, cniVersion and
-            // all; the gateway route is host-local's, as in podman's file.
+            // all; the gateway route is host-local's, as in podman's file. Added: the
+            // `dataDir`s that keep twill's records in the run's scratch directory.
             Scenario::Podman => json!({
                 "cniVersion": "0.4.0",
                 "name": "twill-bench",
@@ -80,8 +81,9 @@ impl Scenario {
                             "ranges": [[{"subnet": "10.128.0.0/16", "gateway": "10.128.0.1"}]]
                         }
                     },
-                    {"type": "portmap", "capabilities": {"portMappings": true}},
-                    {"type": "firewall", "backend": ""},
+                    {"type": "portmap", "capabilities": {"portMappings": true},
+                     "dataDir": beside(data_dir, "portmap")},
+                    {"type": "firewall", "backend": "", "dataDir": beside(data_dir, "firewall")},
                     {"type": "tuning"}
                 ]
             }),
@@ -112,4 +114,12 @@ impl Scenario {
             Scenario::Podman => &["bridge", "host-local", "portmap", "firewall", "tuning"],
         }
     }
+}
+
+/// A directory beside `dir` for `what`: the run's scratch directory holds every record twill's
+/// plugins keep, so a run leaves nothing under /run/cni (the reference ignores `dataDir`).
+fn beside(dir: &Path, what: &str) -> std::path::PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(format!("-{what}"));
+    dir.with_file_name(name)
 }

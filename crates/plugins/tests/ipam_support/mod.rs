@@ -51,19 +51,36 @@ impl Drop for TempDir {
     }
 }
 
+/// The test process's directory of plugin symlinks, once made.
+static BIN_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Removes [`BIN_DIR`] when the test process exits (the test harness returns from `main`,
+/// which runs `atexit` handlers), so no run leaves it in /tmp.
+extern "C" fn remove_bin_dir() {
+    if let Some(dir) = BIN_DIR.get() {
+        let _ = fs::remove_dir_all(dir);
+    }
+}
+
 /// A directory holding a symlink to our `twill-cni` per plugin name, as an install does.
 pub fn ours() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("twill-plugins-bin-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        for name in NAMES {
-            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_twill-cni"), dir.join(name)).unwrap();
-        }
-        dir
-    })
-    .clone()
+    BIN_DIR
+        .get_or_init(|| {
+            let dir =
+                std::env::temp_dir().join(format!("twill-plugins-bin-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            for name in NAMES {
+                std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_twill-cni"), dir.join(name))
+                    .unwrap();
+            }
+            // SAFETY: registers a handler with C linkage that only removes a directory.
+            unsafe {
+                libc::atexit(remove_bin_dir);
+            }
+            dir
+        })
+        .clone()
 }
 
 /// The reference plugin directory; its absence fails the test with what to do.
