@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 use twill_cni::config::NetConfList;
 
-use crate::chain::{Attachment, Chain, ChainError};
+use crate::chain::{Attachment, Chain, ChainError, Cost};
 use crate::node::Node;
 use crate::scenario::Scenario;
 use crate::Options;
@@ -236,26 +236,11 @@ fn add_one(r: &mut Runner, i: usize) -> Result<(), SweepError> {
 }
 
 fn del_one(r: &mut Runner, i: usize) -> Result<(), SweepError> {
-    let netns = r.node.pod_path(i)?;
-    let id = container_id(r.side.label, i);
-    let caps = r.scenario.capability_args(i);
-    let at = Attachment {
-        container_id: &id,
-        netns: &netns,
-        ifname: "eth0",
-        capability_args: &caps,
-    };
-    let result = r.results.get(i).cloned().unwrap_or(Value::Null);
-    let chain = &r.chain;
-    let cost = r
-        .node
-        .host()
-        .run(|| chain.del(&at, &result))?
-        .map_err(|source| SweepError::Chain {
-            implementation: r.side.label,
-            pod: i,
-            source,
-        })?;
+    let cost = del_pod(r, i)?.map_err(|source| SweepError::Chain {
+        implementation: r.side.label,
+        pod: i,
+        source,
+    })?;
     r.deleted = i + 1;
     r.side.del.push(cost.elapsed);
     r.side.veth_floor.push(r.node.veth_delete_floor()?);
@@ -268,6 +253,12 @@ fn del_one(r: &mut Runner, i: usize) -> Result<(), SweepError> {
 
 /// DEL of pod `i` with whatever result its ADD left (none when it failed), unmeasured.
 fn del_quiet(r: &Runner, i: usize) -> Result<(), SweepError> {
+    del_pod(r, i).map(drop)
+}
+
+/// Runs the chain's DEL of pod `i` in the node, with the result its ADD left (none when it
+/// failed): the namespace error outside, the chain's inside.
+fn del_pod(r: &Runner, i: usize) -> Result<Result<Cost, ChainError>, SweepError> {
     let netns = r.node.pod_path(i)?;
     let id = container_id(r.side.label, i);
     let caps = r.scenario.capability_args(i);
@@ -279,6 +270,5 @@ fn del_quiet(r: &Runner, i: usize) -> Result<(), SweepError> {
     };
     let result = r.results.get(i).cloned().unwrap_or(Value::Null);
     let chain = &r.chain;
-    let _ = r.node.host().run(|| chain.del(&at, &result))?;
-    Ok(())
+    Ok(r.node.host().run(|| chain.del(&at, &result))?)
 }

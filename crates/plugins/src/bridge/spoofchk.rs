@@ -33,6 +33,7 @@ use twill_kernel::nft::{
 use twill_kernel::MacAddr;
 
 use super::config::BridgeConf;
+use crate::common::error::all_done;
 use crate::common::error::{internal, kernel};
 use crate::common::lingering::Lingering;
 use crate::common::record;
@@ -210,19 +211,10 @@ fn forget(nft: &mut Nftables, file: &Path, rec: &Record) -> Result<(), CniError>
 /// `lingering`, whose caller closes it.
 pub fn del(args: &CmdArgs, lingering: &mut Lingering) -> Result<(), CniError> {
     let file = file_of(args)?;
-    let rec = match record::load::<Record>(&file) {
+    let discard = |f: &Path| record::remove(f).map(drop);
+    let rec = match record::load_for_del::<Record>(&file, "bridge", discard) {
         Ok(Some(rec)) => rec,
         Ok(None) => return Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            // Records are written atomically, so this is not ours to interpret.
-            eprintln!(
-                "bridge: discarding unreadable record {}: {e}",
-                file.display()
-            );
-            return record::remove(&file)
-                .map(drop)
-                .map_err(|e| io_error("removing", &file, e));
-        }
         Err(e) => return Err(io_error("reading the record", &file, e)),
     };
     let mut nft = Nftables::open().map_err(kernel)?;
@@ -262,36 +254,23 @@ pub fn gc(args: &CmdArgs) -> Result<(), CniError> {
     let net = NetConf::from_value(&args.config)?;
     let dir = data_dir(&args.config)?;
     let valid = net.valid_attachments.unwrap_or_default();
-    let files =
-        record::list(&dir, &net.name).map_err(|e| io_error("listing records in", &dir, e))?;
-    if files.is_empty() {
+    let records = record::readable::<Record>(&dir, &net.name, |f| {
+        let _ = record::remove(f);
+    })
+    .map_err(|e| io_error("listing records in", &dir, e))?;
+    if records.is_empty() {
         return Ok(());
     }
     let mut nft = Nftables::open().map_err(kernel)?;
     let mut failures = Vec::new();
-    for file in files {
-        let rec = match record::load::<Record>(&file) {
-            Ok(Some(rec)) => rec,
-            // A leftover temporary or torn file describes nothing that was added.
-            Ok(None) | Err(_) => {
-                let _ = record::remove(&file);
-                continue;
-            }
-        };
-        let keep = valid
-            .iter()
-            .any(|a| a.container_id == rec.container_id && a.ifname == rec.ifname);
-        if !keep {
-            if let Err(e) = forget(&mut nft, &file, &rec) {
+    for (file, rec) in &records {
+        if !record::is_valid(&valid, &rec.container_id, &rec.ifname) {
+            if let Err(e) = forget(&mut nft, file, rec) {
                 failures.push(e.msg);
             }
         }
     }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(internal(failures.join("; ")))
-    }
+    all_done(failures)
 }
 
 #[cfg(test)]

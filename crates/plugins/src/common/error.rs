@@ -14,3 +14,13 @@ pub fn kernel(e: twill_kernel::Error) -> CniError {
 pub fn internal(msg: impl Into<String>) -> CniError {
     CniError::new(Code::INTERNAL, msg)
 }
+
+/// The outcome of steps that were each attempted: `Ok` when none failed, otherwise one
+/// error naming every failure.
+pub fn all_done(failures: Vec<String>) -> Result<(), CniError> {
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(internal(failures.join("; ")))
+    }
+}

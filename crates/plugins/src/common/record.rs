@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use twill_cni::config::GcAttachment;
 
 /// The record file of one attachment.
 pub fn path(data_dir: &Path, network: &str, container_id: &str, ifname: &str) -> PathBuf {
@@ -33,6 +34,51 @@ pub fn load<T: DeserializeOwned>(file: &Path) -> io::Result<Option<T>> {
     serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// DEL's read of a record: `Ok(None)` when there is none, and also when it is unreadable.
+/// Records are written atomically, so an unreadable one (torn by a power loss) describes
+/// nothing to act on: it is removed with `discard`, and a message naming `who` says so.
+pub fn load_for_del<T: DeserializeOwned>(
+    file: &Path,
+    who: &str,
+    discard: impl Fn(&Path) -> io::Result<()>,
+) -> io::Result<Option<T>> {
+    match load(file) {
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            eprintln!(
+                "{who}: discarding unreadable record {}: {e}",
+                file.display()
+            );
+            discard(file).map(|()| None)
+        }
+        other => other,
+    }
+}
+
+/// GC's pass over the records of `network`: every readable one, with its file. Files that
+/// hold no record — temporaries of interrupted writes, records a power loss tore — describe
+/// nothing that was added and are removed with `discard` on the way.
+pub fn readable<T: DeserializeOwned>(
+    data_dir: &Path,
+    network: &str,
+    discard: impl Fn(&Path),
+) -> io::Result<Vec<(PathBuf, T)>> {
+    let mut out = Vec::new();
+    for file in list(data_dir, network)? {
+        match load(&file) {
+            Ok(Some(rec)) => out.push((file, rec)),
+            Ok(None) | Err(_) => discard(&file),
+        }
+    }
+    Ok(out)
+}
+
+/// Whether the attachment `container_id`/`ifname` is among GC's valid ones.
+pub fn is_valid(valid: &[GcAttachment], container_id: &str, ifname: &str) -> bool {
+    valid
+        .iter()
+        .any(|a| a.container_id == container_id && a.ifname == ifname)
 }
 
 /// Writes `rec` to `file` atomically.

@@ -30,6 +30,7 @@ use twill_cni::skel::{self, CmdArgs, Plugin};
 use twill_cni::{CniError, Code, Version};
 use twill_kernel::nft::{Element, Nftables, Skeleton, Value as NftValue};
 
+use crate::common::error::all_done;
 use crate::common::error::{internal, kernel};
 use crate::common::record;
 use config::{FirewallConf, Policy};
@@ -123,22 +124,12 @@ impl Plugin for Firewall {
         // Only dataDir matters: a DEL must not fail on keys an ADD would refuse.
         let data_dir = config::data_dir(&Obj::root(&args.config)?)?;
         let file = record::path(&data_dir, &args.name, &args.container_id, &args.ifname);
-        let rec: Record = match record::load(&file) {
-            Ok(Some(rec)) => rec,
-            Ok(None) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                // Records are written atomically, so this is not ours to interpret.
-                eprintln!(
-                    "firewall: discarding unreadable record {}: {e}",
-                    file.display()
-                );
-                return record::remove(&file)
-                    .map(drop)
-                    .map_err(|e| io_error("removing", &file, e));
-            }
-            Err(e) => return Err(io_error("reading the record", &file, e)),
-        };
-        forget(&mut open()?, &data_dir, &args.name, &file, &rec)
+        let discard = |f: &Path| record::remove(f).map(drop);
+        match record::load_for_del::<Record>(&file, "firewall", discard) {
+            Ok(Some(rec)) => forget(&mut open()?, &data_dir, &args.name, &file, &rec),
+            Ok(None) => Ok(()),
+            Err(e) => Err(io_error("reading the record", &file, e)),
+        }
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
@@ -196,43 +187,29 @@ impl Plugin for Firewall {
         let data_dir = config::data_dir(&Obj::root(&args.config)?)?;
         // No list (or `null`) means no attachment is valid.
         let valid = net.valid_attachments.unwrap_or_default();
-        let files = record::list(&data_dir, &net.name)
-            .map_err(|e| io_error("listing records in", &data_dir, e))?;
-        if files.is_empty() {
+        let records = record::readable::<Record>(&data_dir, &net.name, |f| {
+            let _ = record::remove(f);
+        })
+        .map_err(|e| io_error("listing records in", &data_dir, e))?;
+        if records.is_empty() {
             return Ok(());
         }
         let mut nft = open()?;
         let mut failures = Vec::new();
-        let mut tables = BTreeSet::new();
-        for file in files {
-            let rec: Record = match record::load(&file) {
-                Ok(Some(rec)) => rec,
-                // A leftover temporary or torn file describes nothing that was added.
-                Ok(None) | Err(_) => {
-                    let _ = record::remove(&file);
-                    continue;
-                }
-            };
-            tables.insert(rec.table.clone());
-            let keep = valid
-                .iter()
-                .any(|a| a.container_id == rec.container_id && a.ifname == rec.ifname);
-            if !keep {
-                if let Err(e) = forget(&mut nft, &data_dir, &net.name, &file, &rec) {
+        for (file, rec) in &records {
+            if !record::is_valid(&valid, &rec.container_id, &rec.ifname) {
+                if let Err(e) = forget(&mut nft, &data_dir, &net.name, file, rec) {
                     failures.push(e.msg);
                 }
             }
         }
+        let tables: BTreeSet<&String> = records.iter().map(|(_, rec)| &rec.table).collect();
         for table in tables {
-            if let Err(e) = bridges::reconcile(&mut nft, &data_dir, &table) {
+            if let Err(e) = bridges::reconcile(&mut nft, &data_dir, table) {
                 failures.push(e.msg);
             }
         }
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(internal(failures.join("; ")))
-        }
+        all_done(failures)
     }
 
     fn status(&self, _args: &CmdArgs) -> Result<(), CniError> {

@@ -30,6 +30,7 @@ use twill_cni::{CniError, Code, Version};
 use twill_kernel::nft::Nftables;
 use twill_kernel::IpFamily;
 
+use crate::common::error::all_done;
 use crate::common::error::{internal, kernel};
 use config::PortmapConf;
 use elements::Record;
@@ -110,22 +111,12 @@ impl Plugin for Portmap {
         // Only dataDir matters: a DEL must not fail on keys an ADD would refuse.
         let data_dir = config::data_dir(&Obj::root(&args.config)?)?;
         let file = state::path(&data_dir, &args.name, &args.container_id, &args.ifname);
-        let rec: Record = match state::load(&file) {
-            Ok(Some(rec)) => rec,
-            Ok(None) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                // Records are written atomically, so this is not ours to interpret.
-                eprintln!(
-                    "portmap: discarding unreadable record {}: {e}",
-                    file.display()
-                );
-                return state::remove(&file)
-                    .map(drop)
-                    .map_err(|e| io_error("removing", &file, e));
-            }
-            Err(e) => return Err(io_error("reading the record", &file, e)),
-        };
-        forget(&mut open()?, &file, &rec)
+        let discard = |f: &std::path::Path| state::remove(f).map(drop);
+        match state::load_for_del::<Record>(&file, "portmap", discard) {
+            Ok(Some(rec)) => forget(&mut open()?, &file, &rec),
+            Ok(None) => Ok(()),
+            Err(e) => Err(io_error("reading the record", &file, e)),
+        }
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
@@ -139,33 +130,20 @@ impl Plugin for Portmap {
         let data_dir = config::data_dir(&Obj::root(&args.config)?)?;
         // No list (or `null`) means no attachment is valid.
         let valid = net.valid_attachments.unwrap_or_default();
-        let files = state::list(&data_dir, &net.name)
-            .map_err(|e| io_error("listing records in", &data_dir, e))?;
+        let records = state::readable::<Record>(&data_dir, &net.name, |f| {
+            let _ = state::remove(f);
+        })
+        .map_err(|e| io_error("listing records in", &data_dir, e))?;
         let mut nft = open()?;
         let mut failures = Vec::new();
-        for file in files {
-            let rec: Record = match state::load(&file) {
-                Ok(Some(rec)) => rec,
-                // A leftover temporary or torn file describes nothing that was added.
-                Ok(None) | Err(_) => {
-                    let _ = state::remove(&file);
-                    continue;
-                }
-            };
-            let keep = valid
-                .iter()
-                .any(|a| a.container_id == rec.container_id && a.ifname == rec.ifname);
-            if !keep {
-                if let Err(e) = forget(&mut nft, &file, &rec) {
+        for (file, rec) in &records {
+            if !state::is_valid(&valid, &rec.container_id, &rec.ifname) {
+                if let Err(e) = forget(&mut nft, file, rec) {
                     failures.push(e.msg);
                 }
             }
         }
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(internal(failures.join("; ")))
-        }
+        all_done(failures)
     }
 
     fn status(&self, _args: &CmdArgs) -> Result<(), CniError> {

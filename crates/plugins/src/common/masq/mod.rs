@@ -21,6 +21,8 @@ use twill_kernel::IpPrefix;
 
 use super::error::{internal, kernel};
 use super::lingering::Lingering;
+use super::record;
+use crate::common::error::all_done;
 use state::Record;
 
 /// Element comments are capped by the kernel (`NFT_USERDATA_MAXLEN`); the container ID is
@@ -155,7 +157,7 @@ pub fn add(
 /// The socket that deleted is handed to `lingering`, whose caller closes it.
 pub fn del(args: &CmdArgs, lingering: &mut Lingering) -> Result<(), CniError> {
     let file = state::path(&args.name, &args.container_id, &args.ifname);
-    match state::load(&file) {
+    match record::load_for_del::<Record>(&file, "ipMasq", state::remove) {
         Ok(Some(rec)) => {
             let mut nft = open()?;
             let forgotten = forget(&mut nft, &file, &rec);
@@ -163,14 +165,6 @@ pub fn del(args: &CmdArgs, lingering: &mut Lingering) -> Result<(), CniError> {
             forgotten
         }
         Ok(None) => Ok(()),
-        // Records are written atomically: an unreadable one was never ours to act on.
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            eprintln!(
-                "ipMasq: discarding unreadable record {}: {e}",
-                file.display()
-            );
-            state::remove(&file).map_err(|e| io_error("removing", &file, e))
-        }
         Err(e) => Err(io_error("reading the record", &file, e)),
     }
 }
@@ -213,34 +207,22 @@ pub fn gc(args: &CmdArgs) -> Result<(), CniError> {
     let net = NetConf::from_value(&args.config)?;
     // No list (or `null`) means no attachment is valid.
     let valid = net.valid_attachments.unwrap_or_default();
-    let files =
-        state::list(&net.name).map_err(|e| io_error("listing", Path::new(state::DIR), e))?;
-    if files.is_empty() {
+    let dir = Path::new(state::DIR);
+    let records = record::readable::<Record>(dir, &net.name, |f| {
+        let _ = state::remove(f);
+    })
+    .map_err(|e| io_error("listing", dir, e))?;
+    if records.is_empty() {
         return Ok(());
     }
     let mut nft = open()?;
     let mut failures = Vec::new();
-    for file in files {
-        let rec = match state::load(&file) {
-            Ok(Some(rec)) => rec,
-            // A leftover temporary or torn file describes nothing that was added.
-            Ok(None) | Err(_) => {
-                let _ = state::remove(&file);
-                continue;
-            }
-        };
-        let keep = valid
-            .iter()
-            .any(|a| a.container_id == rec.container_id && a.ifname == rec.ifname);
-        if !keep {
-            if let Err(e) = forget(&mut nft, &file, &rec) {
+    for (file, rec) in &records {
+        if !record::is_valid(&valid, &rec.container_id, &rec.ifname) {
+            if let Err(e) = forget(&mut nft, file, rec) {
                 failures.push(e.msg);
             }
         }
     }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(internal(failures.join("; ")))
-    }
+    all_done(failures)
 }

@@ -54,8 +54,3 @@ pub fn remove(file: &Path) -> io::Result<()> {
     }
     Ok(())
 }
-
-/// Every record file of `network`, leftover temporaries included (GC removes them).
-pub fn list(network: &str) -> io::Result<Vec<PathBuf>> {
-    record::list(Path::new(DIR), network)
-}
