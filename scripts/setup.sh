@@ -20,6 +20,11 @@ fi
 #   cgroup layout of these machines. busybox-static is the containers' whole image (no registry
 #   is reachable). podman brings conmon and containers-common (policy.json, registries.conf);
 #   uidmap, slirp4netns and fuse-overlayfs are for rootless podman only and are left out.
+# - protobuf-compiler + libprotobuf-dev (the well-known .proto files): etcd's gRPC API is
+#   compiled from its .proto files when twilld builds;
+# - etcd-server + etcd-client: the cluster store of the overlay's multi-host tests (started by
+#   the tests themselves, on an underlay address inside a test namespace) and etcdctl;
+# - iperf3: the overlay's throughput benchmark.
 packages=(
     containernetworking-plugins
     iptables
@@ -35,6 +40,11 @@ packages=(
     ca-certificates
     build-essential
     pkg-config
+    protobuf-compiler
+    libprotobuf-dev
+    etcd-server
+    etcd-client
+    iperf3
 )
 
 missing=()
