@@ -47,4 +47,6 @@ pub use nl::Netlink;
 pub use route::{Route, RouteProtocol, RouteType};
 
 #[cfg(test)]
+mod overlay_wire_tests;
+#[cfg(test)]
 mod wire_tests;

@@ -217,7 +217,12 @@ impl Neighbour {
     }
 
     /// Refuses what the kernel would answer with a bare `EINVAL`, then builds the request.
-    fn request(&self, op: &'static str, msg_type: u16, flags: u16) -> Result<MessageBuilder> {
+    pub(crate) fn request(
+        &self,
+        op: &'static str,
+        msg_type: u16,
+        flags: u16,
+    ) -> Result<MessageBuilder> {
         let why = match (self.ip_family(), &self.dst) {
             (Some(_), None) => Some("an ARP/NDP entry needs an IP address"),
             (Some(f), Some(dst)) if IpFamily::of(dst) != f => {

@@ -105,3 +105,18 @@ fn set_iff(op: &'static str, name: &str, flags: libc::c_int) -> Result<OwnedFd> 
     }
     Ok(fd)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_names_are_refused_before_opening_anything() {
+        for bad in ["", "tun/0", "a-name-far-too-long", "tun 0"] {
+            let e = create(bad, false).unwrap_err();
+            assert!(e.to_string().starts_with("create tun device "), "{e}");
+            assert_eq!(e.errno(), None, "{e}");
+            assert_eq!(attach_queue(bad).unwrap_err().errno(), None);
+        }
+    }
+}
