@@ -282,9 +282,10 @@ impl Netlink {
         self.request_ack("replace neighbour", neigh, req)
     }
 
-    /// Adds a remote to a vxlan FDB entry (several remotes per MAC are allowed; the
-    /// all-zeros MAC is the flood list), creating the entry if needed. An equal remote
-    /// already there is no error.
+    /// Adds a vxlan FDB entry, or a remote to the all-zeros (flood list) or a multicast
+    /// MAC's entry. An equal remote already there is no error. For a unicast MAC already
+    /// present the kernel keeps its first remote and changes nothing: use
+    /// [`Netlink::neigh_replace`] to move a MAC to another endpoint.
     pub fn neigh_append(&mut self, neigh: &Neighbour) -> Result<()> {
         let req = neigh.request(
             "append neighbour",
@@ -295,7 +296,9 @@ impl Netlink {
     }
 
     /// Deletes a neighbour or FDB entry; for a vxlan FDB entry with `dst`, only that remote.
-    /// An entry already gone fails with `ENOENT` ([`Error::is_not_found`]).
+    /// An entry already gone fails with `ENOENT` ([`Error::is_not_found`]) — except that
+    /// the kernel answers success, changing nothing, for a vxlan remote missing from a MAC
+    /// that still has other remotes (the flood list).
     pub fn neigh_delete(&mut self, neigh: &Neighbour) -> Result<()> {
         let req = neigh.request("delete neighbour", RTM_DELNEIGH, 0)?;
         self.request_ack("delete neighbour", neigh, req)
