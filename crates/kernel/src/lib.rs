@@ -4,8 +4,9 @@
 //!   builder, reply assembly (ACKs, errors with the kernel's extended-ACK text, dumps that
 //!   are repeated when the kernel flags them interrupted) and the `NETLINK_ROUTE` socket,
 //!   [`Netlink`].
-//! * [`link`], [`addr`], [`route`]: one small typed API per object, as methods on
-//!   [`Netlink`] (`link_add`, `addr_list`, `route_replace`, …).
+//! * [`link`], [`addr`], [`route`], [`neigh`]: one small typed API per object, as methods
+//!   on [`Netlink`] (`link_add`, `addr_list`, `route_replace`, `neigh_append`, …).
+//! * [`tun`]: tun devices, created by opening `/dev/net/tun`.
 //! * [`netns`]: network namespaces — open, create and delete named ones, run a closure
 //!   inside one on a dedicated thread, open a netlink socket inside one.
 //! * [`sysctl`]: per-namespace `/proc/sys/net` values.
@@ -27,20 +28,25 @@ pub mod conntrack;
 pub mod error;
 pub mod link;
 pub mod link_ext;
+pub mod neigh;
 pub mod net;
 pub mod netns;
 pub mod nft;
 pub mod nl;
 pub mod route;
 pub mod sysctl;
+pub mod tun;
 
 pub use addr::{AddrFlags, Address};
 pub use error::{Errno, Error, ErrorKind, Result};
-pub use link::{Link, LinkChange, LinkId, NewLink};
+pub use link::{Link, LinkChange, LinkId, NewLink, VxlanInfo, VxlanSpec};
+pub use neigh::{NeighFamily, Neighbour};
 pub use net::{IpFamily, IpPrefix, MacAddr, Scope};
 pub use netns::{NetNs, NetNsDir};
 pub use nl::Netlink;
 pub use route::{Route, RouteProtocol, RouteType};
 
+#[cfg(test)]
+mod overlay_wire_tests;
 #[cfg(test)]
 mod wire_tests;

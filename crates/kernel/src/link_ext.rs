@@ -10,9 +10,8 @@
 //! * [`Netlink::link_set_ipv6_addr_gen_none`]: no IPv6 link-local address for a link, set
 //!   over netlink (`IFLA_AF_SPEC`) rather than through a `/proc/sys` file.
 
-use std::os::fd::AsRawFd;
-
 use crate::error::{Error, Result};
+use crate::link::ops::set_kind;
 use crate::link::{check_name, LinkId, LinkMessage, NewLink, NewLinkKind};
 use crate::nl::consts::{
     IFF_UP, NLM_F_CREATE, NLM_F_EXCL, RTEXT_FILTER_SKIP_STATS, RTM_GETLINK, RTM_NEWLINK,
@@ -44,6 +43,9 @@ impl Netlink {
                 format!("{:?} (peer {:?}, master {master})", spec.name, peer.name)
             }
             NewLinkKind::Bridge => format!("{:?} (master {master})", spec.name),
+            NewLinkKind::Vxlan(vxlan) => {
+                format!("{:?} (vxlan id {}, master {master})", spec.name, vxlan.vni)
+            }
         };
         let invalid = |why| Error::invalid("create link", object.clone(), why);
         check_name(spec.name).map_err(invalid)?;
@@ -58,20 +60,7 @@ impl Netlink {
             msg.header.flags |= IFF_UP;
             msg.header.change |= IFF_UP;
         }
-        match &spec.kind {
-            NewLinkKind::Veth(peer) => {
-                check_name(peer.name).map_err(invalid)?;
-                msg.kind = Some("veth".to_owned());
-                msg.peer = Some(Box::new(LinkMessage {
-                    name: Some(peer.name.to_owned()),
-                    mtu: peer.mtu,
-                    address: peer.mac.map(|m| m.0.to_vec()),
-                    net_ns_fd: peer.netns.map(|fd| fd.as_raw_fd()),
-                    ..LinkMessage::default()
-                }));
-            }
-            NewLinkKind::Bridge => msg.kind = Some("bridge".to_owned()),
-        }
+        set_kind(&mut msg, &spec.kind).map_err(invalid)?;
         let mut req = MessageBuilder::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
         msg.emit(&mut req);
         self.request_ack("create link", &object, req)

@@ -211,7 +211,7 @@ fn new_link_builder_sets_mtu_on_both_veth_ends() {
         crate::link::NewLinkKind::Veth(peer) => {
             assert_eq!(peer.mtu, Some(9000));
         }
-        crate::link::NewLinkKind::Bridge => panic!("veth expected"),
+        _ => panic!("veth expected"),
     }
     assert_eq!((spec.mtu, spec.up), (Some(9000), true));
 }

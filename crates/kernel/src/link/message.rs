@@ -3,6 +3,7 @@
 
 use std::os::fd::RawFd;
 
+use super::vxlan::{VxlanInfo, VxlanSpec};
 use crate::nl::consts::{
     IFLA_ADDRESS, IFLA_EXT_MASK, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINK,
     IFLA_LINKINFO, IFLA_LINK_NETNSID, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IFLA_OPERSTATE,
@@ -83,6 +84,10 @@ pub struct LinkMessage {
     pub ext_mask: Option<u32>,
     /// `VETH_INFO_PEER` (requests creating a veth): the peer's own header and attributes.
     pub peer: Option<Box<LinkMessage>>,
+    /// `IFLA_INFO_DATA` of a vxlan (requests creating one).
+    pub vxlan: Option<VxlanSpec>,
+    /// `IFLA_INFO_DATA` of a vxlan (replies about one).
+    pub vxlan_info: Option<VxlanInfo>,
 }
 
 impl LinkMessage {
@@ -104,11 +109,18 @@ impl LinkMessage {
                 IFLA_LINK_NETNSID => msg.link_netnsid = Some(attr.as_i32()?),
                 IFLA_OPERSTATE => msg.oper_state = Some(attr.as_u8()?),
                 IFLA_LINKINFO => {
+                    let mut data = None;
                     for info in attr.nested() {
                         let info = info?;
-                        if info.kind() == IFLA_INFO_KIND {
-                            msg.kind = Some(info.as_str()?.to_owned());
+                        match info.kind() {
+                            IFLA_INFO_KIND => msg.kind = Some(info.as_str()?.to_owned()),
+                            IFLA_INFO_DATA => data = Some(info.payload()),
+                            _ => {}
                         }
+                    }
+                    // The data's meaning depends on the kind, which may come after it.
+                    if let (Some("vxlan"), Some(data)) = (msg.kind.as_deref(), data) {
+                        msg.vxlan_info = Some(VxlanInfo::parse(data)?);
                     }
                 }
                 _ => {}
@@ -121,7 +133,7 @@ impl LinkMessage {
     pub fn emit(&self, out: &mut MessageBuilder) {
         self.header.emit(out);
         self.emit_attrs(out);
-        if self.kind.is_some() || self.peer.is_some() {
+        if self.kind.is_some() || self.peer.is_some() || self.vxlan.is_some() {
             let info = out.nest_start(IFLA_LINKINFO);
             if let Some(kind) = &self.kind {
                 out.attr_str(IFLA_INFO_KIND, kind);
@@ -132,6 +144,10 @@ impl LinkMessage {
                 peer.header.emit(out);
                 peer.emit_attrs(out);
                 out.nest_end(nest);
+                out.nest_end(data);
+            } else if let Some(vxlan) = &self.vxlan {
+                let data = out.nest_start(IFLA_INFO_DATA);
+                vxlan.emit(out);
                 out.nest_end(data);
             }
             out.nest_end(info);

@@ -6,13 +6,15 @@
 
 mod flags;
 mod message;
-mod ops;
+pub(crate) mod ops;
+mod vxlan;
 
 use std::fmt;
 use std::os::fd::BorrowedFd;
 
 pub use flags::{LinkTunables, Tunable, IFF_ALLMULTI, IFF_PROMISC, IFLA_TXQLEN};
 pub use message::{IfInfo, LinkMessage, IFINFO_LEN};
+pub use vxlan::{VxlanInfo, VxlanSpec};
 
 use crate::net::MacAddr;
 use crate::nl::consts::{IFF_LOWER_UP, IFF_UP};
@@ -113,6 +115,8 @@ pub enum NewLinkKind<'a> {
     Veth(VethPeer<'a>),
     /// A bridge.
     Bridge,
+    /// A vxlan tunnel device.
+    Vxlan(VxlanSpec),
 }
 
 /// The far end of a veth pair.
@@ -160,6 +164,12 @@ impl<'a> NewLink<'a> {
     /// A bridge.
     pub fn bridge(name: &'a str) -> Self {
         NewLink::new(name, NewLinkKind::Bridge)
+    }
+
+    /// A vxlan device. Its MTU is the kernel's default (the underlay device's minus the 50
+    /// or 70 bytes of encapsulation) unless set.
+    pub fn vxlan(name: &'a str, spec: VxlanSpec) -> Self {
+        NewLink::new(name, NewLinkKind::Vxlan(spec))
     }
 
     fn new(name: &'a str, kind: NewLinkKind<'a>) -> Self {

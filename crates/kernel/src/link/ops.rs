@@ -30,6 +30,36 @@ fn parse_link(payload: &[u8]) -> Result<Link, WireError> {
     Link::from_message(LinkMessage::parse(payload)?)
 }
 
+/// Fills in the kind-specific part of a creation request; refuses what the kernel would
+/// answer with a bare `EINVAL` or `ERANGE`.
+pub(crate) fn set_kind(msg: &mut LinkMessage, kind: &NewLinkKind<'_>) -> Result<(), String> {
+    match kind {
+        NewLinkKind::Veth(peer) => {
+            check_name(peer.name)?;
+            msg.kind = Some("veth".to_owned());
+            msg.peer = Some(Box::new(LinkMessage {
+                name: Some(peer.name.to_owned()),
+                mtu: peer.mtu,
+                address: peer.mac.map(|m| m.0.to_vec()),
+                net_ns_fd: peer.netns.map(|fd| fd.as_raw_fd()),
+                ..LinkMessage::default()
+            }));
+        }
+        NewLinkKind::Bridge => msg.kind = Some("bridge".to_owned()),
+        NewLinkKind::Vxlan(vxlan) => {
+            if vxlan.vni > MAX_VNI {
+                return Err(format!("vxlan id {}: must be at most {MAX_VNI}", vxlan.vni));
+            }
+            msg.kind = Some("vxlan".to_owned());
+            msg.vxlan = Some(*vxlan);
+        }
+    }
+    Ok(())
+}
+
+/// VNIs have 24 bits.
+const MAX_VNI: u32 = 0xff_ffff;
+
 fn up_flags(header: &mut IfInfo, up: bool) {
     header.change |= IFF_UP;
     if up {
@@ -72,6 +102,7 @@ impl Netlink {
         let object = match &spec.kind {
             NewLinkKind::Veth(peer) => format!("{:?} (peer {:?})", spec.name, peer.name),
             NewLinkKind::Bridge => format!("{:?}", spec.name),
+            NewLinkKind::Vxlan(vxlan) => format!("{:?} (vxlan id {})", spec.name, vxlan.vni),
         };
         let invalid = |why| Error::invalid("create link", object.clone(), why);
         check_name(spec.name).map_err(invalid)?;
@@ -84,21 +115,7 @@ impl Netlink {
         if spec.up {
             up_flags(&mut msg.header, true);
         }
-        match &spec.kind {
-            NewLinkKind::Veth(peer) => {
-                check_name(peer.name).map_err(invalid)?;
-                let p = LinkMessage {
-                    name: Some(peer.name.to_owned()),
-                    mtu: peer.mtu,
-                    address: peer.mac.map(|m| m.0.to_vec()),
-                    net_ns_fd: peer.netns.map(|fd| fd.as_raw_fd()),
-                    ..LinkMessage::default()
-                };
-                msg.kind = Some("veth".to_owned());
-                msg.peer = Some(Box::new(p));
-            }
-            NewLinkKind::Bridge => msg.kind = Some("bridge".to_owned()),
-        }
+        set_kind(&mut msg, &spec.kind).map_err(invalid)?;
         let req = build(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &msg);
         self.request_ack("create link", &object, req)
     }

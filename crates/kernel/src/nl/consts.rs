@@ -80,6 +80,12 @@ pub const RTM_NEWROUTE: u16 = 24;
 pub const RTM_DELROUTE: u16 = 25;
 /// Get or dump routes.
 pub const RTM_GETROUTE: u16 = 26;
+/// Add or change a neighbour or FDB entry.
+pub const RTM_NEWNEIGH: u16 = 28;
+/// Delete a neighbour or FDB entry.
+pub const RTM_DELNEIGH: u16 = 29;
+/// Get or dump neighbours or FDB entries.
+pub const RTM_GETNEIGH: u16 = 30;
 
 /// `IFLA_EXT_MASK` bit: leave statistics out of link replies (they are most of the bytes).
 pub const RTEXT_FILTER_SKIP_STATS: u32 = 1 << 3;
@@ -111,6 +117,34 @@ pub const IFLA_LINK_NETNSID: u16 = 37;
 pub const IFLA_INFO_KIND: u16 = 1;
 /// `IFLA_LINKINFO` member: kind-specific nested data.
 pub const IFLA_INFO_DATA: u16 = 2;
+
+// ---- if_link.h: vxlan (`IFLA_INFO_DATA` members of kind "vxlan") ----
+/// VXLAN network identifier (u32).
+pub const IFLA_VXLAN_ID: u16 = 1;
+/// Index of the underlying device (u32).
+pub const IFLA_VXLAN_LINK: u16 = 3;
+/// Local IPv4 address of the tunnel endpoint.
+pub const IFLA_VXLAN_LOCAL: u16 = 4;
+/// TTL of encapsulated packets (u8; 0 = inherit).
+pub const IFLA_VXLAN_TTL: u16 = 5;
+/// Learn remote MACs from received packets (u8).
+pub const IFLA_VXLAN_LEARNING: u16 = 7;
+/// UDP destination port (u16, network byte order).
+pub const IFLA_VXLAN_PORT: u16 = 15;
+/// Local IPv6 address of the tunnel endpoint.
+pub const IFLA_VXLAN_LOCAL6: u16 = 17;
+/// Checksum outer UDP over IPv4 (u8).
+pub const IFLA_VXLAN_UDP_CSUM: u16 = 18;
+/// Group Based Policy extension (flag: present or absent).
+pub const IFLA_VXLAN_GBP: u16 = 23;
+
+// ---- neighbour.h ----
+/// Neighbour attribute: the protocol address (IP; for FDB entries, the remote endpoint).
+pub const NDA_DST: u16 = 1;
+/// Neighbour attribute: the link-layer address.
+pub const NDA_LLADDR: u16 = 2;
+/// Neighbour dump attribute: only entries of this interface.
+pub const NDA_IFINDEX: u16 = 8;
 
 // ---- veth.h ----
 /// `IFLA_INFO_DATA` member of a veth: an `ifinfomsg` plus attributes describing the peer.

@@ -12,7 +12,7 @@ pub mod reply;
 pub mod socket;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use attr::{Attr, Attrs};
 pub use message::{Message, MessageBuilder, Messages, Nest};

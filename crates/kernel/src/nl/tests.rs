@@ -198,7 +198,7 @@ fn single_reply_ends_after_first_data_message() {
 }
 
 /// A small deterministic generator, so the garbage tests need no dependency and reproduce.
-fn noise(seed: &mut u64, len: usize) -> Vec<u8> {
+pub(crate) fn noise(seed: &mut u64, len: usize) -> Vec<u8> {
     (0..len)
         .map(|_| {
             *seed = seed
