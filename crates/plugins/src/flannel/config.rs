@@ -59,15 +59,6 @@ pub fn data_dir(config: &Value) -> Result<PathBuf, CniError> {
     Ok(path_key(&Obj::root(config)?, "dataDir", DEFAULT_DATA_DIR)?)
 }
 
-/// `subnetFile`: the one key STATUS needs before building the delegate.
-pub fn subnet_file(config: &Value) -> Result<PathBuf, CniError> {
-    Ok(path_key(
-        &Obj::root(config)?,
-        "subnetFile",
-        subnet_env::DEFAULT_PATH,
-    )?)
-}
-
 fn invalid(path: &str, why: impl Into<String>) -> CniError {
     FieldError::invalid(path, why).into()
 }
