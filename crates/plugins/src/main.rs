@@ -6,6 +6,7 @@
 mod bridge;
 mod common;
 mod firewall;
+mod flannel;
 mod host_local;
 mod loopback;
 mod portmap;

@@ -28,6 +28,10 @@ pub const PLUGINS: &[Entry] = &[
         main: crate::firewall::main,
     },
     Entry {
+        name: "flannel",
+        main: crate::flannel::main,
+    },
+    Entry {
         name: "host-local",
         main: crate::host_local::main,
     },
@@ -131,13 +135,13 @@ mod tests {
         assert!(
             e.contains("\"bridgez\"")
                 && e.contains(
-                    "bridge, firewall, host-local, loopback, portmap, ptp, static, tuning"
+                    "bridge, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"
                 ),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bridge, firewall, host-local, loopback, portmap, ptp, static, tuning"),
+            e.contains("known plugins: bridge, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

@@ -16,9 +16,10 @@ pub const TWILL_CNI: &str = env!("CARGO_BIN_EXE_twill-cni");
 /// Where Debian's `containernetworking-plugins` puts the reference plugins (v1.1.1).
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 /// Plugin names the multi-call binary answers to.
-pub const OURS: [&str; 8] = [
+pub const OURS: [&str; 9] = [
     "bridge",
     "firewall",
+    "flannel",
     "host-local",
     "loopback",
     "portmap",
