@@ -13,11 +13,18 @@
 //! synchronous and runs on a thread of its own ([`kernel`]), fed the desired state.
 
 pub mod acquire;
+pub mod agent;
 pub mod config;
 pub mod dataplane;
 pub mod desired;
 pub mod files;
+pub mod hostrules;
+pub mod http;
+pub mod kernel;
 pub mod lease;
+pub mod log;
+pub mod status;
 pub mod store;
 pub mod subnet;
 pub mod subnet_env;
+pub mod worker;

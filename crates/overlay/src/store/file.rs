@@ -64,18 +64,22 @@ impl Doc {
         }
         let v: Value = serde_json::from_slice(text).map_err(|e| failed("read", path, e))?;
         let mut doc = Doc {
-            revision: v["revision"].as_i64().unwrap_or(0),
+            revision: v.get("revision").and_then(Value::as_i64).unwrap_or(0),
             config: v.get("config").filter(|c| !c.is_null()).cloned(),
             leases: BTreeMap::new(),
         };
-        if let Some(m) = v["leases"].as_object() {
+        if let Some(m) = v.get("leases").and_then(Value::as_object) {
             for (k, e) in m {
                 doc.leases.insert(
                     k.clone(),
                     Entry {
-                        value: e["value"].as_str().unwrap_or_default().to_owned(),
-                        holder: e["holder"].as_u64().unwrap_or(0),
-                        expires: e["expires"].as_i64(),
+                        value: e
+                            .get("value")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        holder: e.get("holder").and_then(Value::as_u64).unwrap_or(0),
+                        expires: e.get("expires").and_then(Value::as_i64),
                     },
                 );
             }
