@@ -234,6 +234,9 @@ async fn serve<S: Store>(
             local: attrs.underlay(),
             dev: Some(underlay.index),
             gbp: config.backend.gbp,
+            // Every peer is programmed; a learning device would add entries behind the
+            // reconciler's back (and flood unknown MACs).
+            learning: false,
             ..VxlanSpec::new(config.backend.vni, config.backend.port)
         },
         mac,

@@ -4,6 +4,7 @@
 //! panic freely: a failed setup step is a failed test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(missing_debug_implementations)]
 
 /// Fails the test unless it runs as root: namespaces and links need CAP_SYS_ADMIN and
 /// CAP_NET_ADMIN, and a skipped test would hide a broken setup.
@@ -15,3 +16,7 @@ pub fn require_root() {
         "twill's integration tests need root (CAP_SYS_ADMIN, CAP_NET_ADMIN): run them as root"
     );
 }
+
+pub mod binaries;
+pub mod etcd;
+pub mod multihost;

@@ -96,7 +96,8 @@ impl NetConfList {
 
     /// Parses a single-plugin configuration file and wraps it with [`NetConfList::from_conf`].
     pub fn from_conf_bytes(bytes: &[u8]) -> Result<NetConfList, ConfigError> {
-        NetConf::from_bytes(bytes).map(NetConfList::from_conf)
+        let value = json::parse(bytes, "configuration")?;
+        NetConf::from_file_value(&value).map(NetConfList::from_conf)
     }
 
     /// The version to run this list at, given the versions the runtime (or every plugin in the
@@ -183,7 +184,7 @@ fn plugins(o: &Obj<'_>, load_only_inlined: bool) -> Result<Vec<PluginConf>, Fiel
         .enumerate()
         .map(|(i, v)| {
             let p = index(&path, i);
-            PluginConf::parse(&Obj::at(v, &p)?)
+            PluginConf::parse_entry(&Obj::at(v, &p)?)
         })
         .collect()
 }

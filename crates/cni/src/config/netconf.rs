@@ -79,11 +79,24 @@ impl NetConf {
 
     /// Reads an already parsed configuration.
     pub fn from_value(value: &Value) -> Result<NetConf, ConfigError> {
+        NetConf::from_value_with(value, PluginConf::parse)
+    }
+
+    /// Reads a `*.conf` file as the runtime does: its plugin as a list entry
+    /// ([`PluginConf::parse_entry`]), so an untyped `ipam` fragment is left to the plugin.
+    pub fn from_file_value(value: &Value) -> Result<NetConf, ConfigError> {
+        NetConf::from_value_with(value, PluginConf::parse_entry)
+    }
+
+    fn from_value_with(
+        value: &Value,
+        parse: fn(&Obj<'_>) -> Result<PluginConf, crate::json::FieldError>,
+    ) -> Result<NetConf, ConfigError> {
         let o = Obj::root(value)?;
         let cni_version = config_version(&o)?;
         let name = o.required_str("name")?;
         network_name(name, &o.field_path("name"))?;
-        let plugin = PluginConf::parse(&o)?;
+        let plugin = parse(&o)?;
         Ok(NetConf {
             cni_version,
             name: name.to_owned(),

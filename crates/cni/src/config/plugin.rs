@@ -74,12 +74,27 @@ impl PluginConf {
 
     /// Reads a plugin object; errors name fields under `o`'s path (`plugins[2].ipam.type`).
     pub fn parse(o: &Obj<'_>) -> Result<PluginConf, FieldError> {
+        PluginConf::parse_with(o, true)
+    }
+
+    /// Reads a plugin object as an entry of a network list, the runtime's view: an `ipam`
+    /// object without `type` is left to the plugin (a meta plugin such as flannel merges such
+    /// a fragment into its delegate's IPAM; libcni never reads `ipam` either). The typed
+    /// `ipam` is then `None` and the fragment stays in `raw`.
+    pub fn parse_entry(o: &Obj<'_>) -> Result<PluginConf, FieldError> {
+        PluginConf::parse_with(o, false)
+    }
+
+    fn parse_with(o: &Obj<'_>, strict_ipam: bool) -> Result<PluginConf, FieldError> {
         let kind = o.required_str("type")?;
         plugin_type(kind, &o.field_path("type"))?;
         Ok(PluginConf {
             plugin_type: kind.to_owned(),
             capabilities: capabilities(o)?,
-            ipam: nested(o, "ipam", ipam)?.flatten(),
+            ipam: match nested(o, "ipam", ipam) {
+                Err(FieldError::Missing { .. }) if !strict_ipam => None,
+                other => other?.flatten(),
+            },
             dns: nested(o, "dns", dns)?,
             runtime_config: nested(o, "runtimeConfig", RuntimeConfig::parse)?,
             args: nested(o, "args", Args::parse)?,
@@ -230,6 +245,13 @@ mod tests {
         let e = plugin(json!({"type": "bridge", "ipam": {"subnet": "10.0.0.0/8"}})).unwrap_err();
         assert_eq!(e.to_string(), "ipam.type: required field is missing");
         assert_eq!(e.code(), crate::Code::INVALID_NETWORK_CONFIG);
+        let entry = json!({"type": "flannel", "ipam": {"dataDir": "/x"}});
+        let p = PluginConf::parse_entry(&Obj::root(&entry).unwrap()).unwrap();
+        assert_eq!(
+            p.ipam, None,
+            "a list entry leaves an untyped fragment to the plugin"
+        );
+        assert!(p.raw.contains_key("ipam"));
         let e = plugin(json!({"type": "bridge", "ipam": {"type": "../x"}})).unwrap_err();
         assert_eq!(e.path(), "ipam.type");
         assert_eq!(e.code(), crate::Code::INVALID_NETWORK_CONFIG);
