@@ -10,5 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod errors;
+mod lifecycle;
 mod support;
 mod vxlan;

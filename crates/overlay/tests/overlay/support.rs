@@ -249,3 +249,127 @@ impl Drop for Cluster {
         }
     }
 }
+
+/// Sends UDP datagrams from inside `from` to `to:port` (a socket bound inside `at`) until
+/// one arrives; returns the source address the receiver saw.
+pub fn udp_source(from: &Node, at: &Node, to: IpAddr, port: u16) -> Option<IpAddr> {
+    use std::net::{SocketAddr, UdpSocket};
+    let rx = at
+        .ns
+        .run(move || UdpSocket::bind(SocketAddr::new(to, port)))
+        .unwrap()
+        .unwrap();
+    rx.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let family_any: IpAddr = if to.is_ipv4() {
+        "0.0.0.0".parse().unwrap()
+    } else {
+        "::".parse().unwrap()
+    };
+    let tx = from
+        .ns
+        .run(move || UdpSocket::bind(SocketAddr::new(family_any, 0)))
+        .unwrap()
+        .unwrap();
+    let mut buf = [0u8; 64];
+    for _ in 0..20 {
+        let _ = tx.send_to(b"twill", SocketAddr::new(to, port));
+        if let Ok((_, src)) = rx.recv_from(&mut buf) {
+            return Some(src.ip());
+        }
+    }
+    None
+}
+
+/// A TCP echo conversation between two pods that can be kept going across events.
+pub struct Stream {
+    conn: std::net::TcpStream,
+    server: Option<std::thread::JoinHandle<()>>,
+    pub exchanged: usize,
+}
+
+impl Stream {
+    /// Opens a connection from `client` to a server in `server` at `addr:port`.
+    pub fn open(client: &Node, server: &Node, addr: IpAddr, port: u16) -> Stream {
+        use std::io::{Read, Write};
+        use std::net::{SocketAddr, TcpListener, TcpStream};
+        let l = server
+            .ns
+            .run(move || TcpListener::bind(SocketAddr::new(addr, port)))
+            .unwrap()
+            .unwrap();
+        let handle = std::thread::spawn(move || {
+            let (mut c, _) = l.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            loop {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if c.write_all(&buf[..n]).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let conn = client
+            .ns
+            .run(move || {
+                TcpStream::connect_timeout(&SocketAddr::new(addr, port), Duration::from_secs(5))
+            })
+            .unwrap()
+            .unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut s = Stream {
+            conn,
+            server: Some(handle),
+            exchanged: 0,
+        };
+        s.exchange();
+        s
+    }
+
+    /// One round trip of 1 KiB; panics on a reset or a timeout.
+    pub fn exchange(&mut self) {
+        use std::io::{Read, Write};
+        let msg = [0x5au8; 1024];
+        self.conn.write_all(&msg).expect("the stream broke (write)");
+        let mut back = [0u8; 1024];
+        self.conn
+            .read_exact(&mut back)
+            .expect("the stream broke (read)");
+        assert_eq!(back, msg);
+        self.exchanged += 1;
+    }
+
+    /// Keeps exchanging for `d`.
+    pub fn keep_going(&mut self, d: Duration) {
+        let until = Instant::now() + d;
+        while Instant::now() < until {
+            self.exchange();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let _ = self.conn.shutdown(std::net::Shutdown::Both);
+        if let Some(h) = self.server.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The VTEP MAC of host `i`'s vxlan device.
+pub fn vtep_mac(c: &Cluster, i: usize) -> String {
+    let out = c.hosts[i]
+        .node
+        .run("ip", &["-o", "link", "show", "twill.1"]);
+    out.split("link/ether ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_owned()
+}
