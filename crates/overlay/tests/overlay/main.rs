@@ -11,6 +11,8 @@
 )]
 
 mod errors;
+mod hostgw;
 mod lifecycle;
+mod outage;
 mod support;
 mod vxlan;

@@ -50,3 +50,79 @@ fn pods_on_two_hosts_talk_over_vxlan_and_etcd_reads_like_flannel() {
     let _ = PREFIX;
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn pod_traffic_leaving_the_cluster_is_masqueraded_and_pod_to_pod_is_not() {
+    use crate::support::udp_source;
+    let mut c = Cluster::new(2, VXLAN);
+    c.start_all(&[]);
+    let a = c.pod(0, "a");
+    let b = c.pod(1, "b");
+    // Beyond the underlay: the outside sees host 1's underlay address.
+    let outside: std::net::IpAddr = twill_test_support::multihost::OUTSIDE.parse().unwrap();
+    let src = udp_source(&a.node, &c.world.outside, outside, 9000);
+    assert_eq!(src, Some("198.18.0.1".parse().unwrap()), "{}", c.log(0));
+    // Across hosts, pod to pod: the pod's own address arrives.
+    let src = udp_source(&a.node, &b.node, b.ip, 9001);
+    assert_eq!(src, Some(a.ip));
+    // A host reaching another host's pod is masqueraded to its VTEP address, so the reply
+    // finds its way back through the overlay.
+    assert!(c.hosts[0].node.ping(&b.ip.to_string(), 5));
+}
+
+#[test]
+fn dual_stack_pods_talk_over_one_vtep() {
+    let mut c = Cluster::new(
+        2,
+        r#"{"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:10::/48","Backend":{"Type":"vxlan"}}"#,
+    );
+    c.start_all(&[]);
+    let env = c.wait_subnet_env(0);
+    assert!(env.contains("FLANNEL_IPV6_NETWORK=fd00:10::/48"), "{env}");
+    assert!(env.contains("FLANNEL_IPV6_SUBNET=fd00:10:"), "{env}");
+    let a = c.pod(0, "a");
+    let b = c.pod(1, "b");
+    let (a6, b6) = (a.ip6.unwrap(), b.ip6.unwrap());
+    assert!(a.node.ping(&b.ip.to_string(), 10));
+    assert!(a.node.ping(&b6.to_string(), 10), "{}", c.log(0));
+    assert!(b.node.ping(&a6.to_string(), 10));
+    let leases = c.leases();
+    assert!(
+        leases.iter().all(|(k, _)| k.contains("&fd00:10:")),
+        "{leases:?}"
+    );
+}
+
+#[test]
+fn ipv6_only_network() {
+    let mut c = Cluster::new(
+        2,
+        r#"{"EnableIPv4":false,"EnableIPv6":true,"IPv6Network":"fd00:20::/48","Backend":{"Type":"vxlan"}}"#,
+    );
+    c.start_all(&[]);
+    let a = c.pod(0, "a");
+    let b = c.pod(1, "b");
+    assert!(a.ip.is_ipv6());
+    assert!(a.node.ping(&b.ip.to_string(), 10), "{}", c.log(0));
+    let leases = c.leases();
+    assert!(
+        leases
+            .iter()
+            .all(|(k, _)| k.starts_with("0.0.0.0-0&fd00:20:")),
+        "{leases:?}"
+    );
+}
+
+#[test]
+fn direct_routing_uses_plain_routes_between_neighbours() {
+    let mut c = Cluster::new(
+        2,
+        r#"{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","DirectRouting":true}}"#,
+    );
+    c.start_all(&[]);
+    let a = c.pod(0, "a");
+    let b = c.pod(1, "b");
+    assert!(a.node.ping(&b.ip.to_string(), 10));
+    let routes = c.hosts[0].node.run("ip", &["route", "show", &c.subnet(1)]);
+    assert!(routes.contains("via 198.18.0.2 dev eth0"), "{routes}");
+}
