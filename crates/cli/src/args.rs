@@ -118,6 +118,31 @@ pub enum Command {
     /// List the plugins on CNI_PATH with the spec versions they speak
     #[command(after_help = help::PLUGINS)]
     Plugins,
+    /// What this node's overlay agent (twilld) knows: its health, every node's lease
+    #[command(subcommand)]
+    Overlay(OverlayCommand),
+}
+
+/// `twill overlay …`.
+#[derive(Debug, Subcommand)]
+pub enum OverlayCommand {
+    /// This node's agent: health, lease, peers, the last reconcile
+    Status(OverlayArgs),
+    /// Every node of the pod network: subnet, public IP, backend, lease expiry
+    Ls(OverlayArgs),
+}
+
+/// Where to find the agent.
+#[derive(Debug, Args)]
+pub struct OverlayArgs {
+    /// twilld's --state-dir, where it keeps status.json
+    #[arg(
+        long = "agent-dir",
+        value_name = "DIR",
+        env = "TWILLD_STATE_DIR",
+        default_value = "/var/lib/twilld"
+    )]
+    pub agent_dir: PathBuf,
 }
 
 /// NET NETNS and how the attachment is identified: cnitool's arguments.

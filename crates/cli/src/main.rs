@@ -28,7 +28,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{Cli, Command, NetCommand};
+use args::{Cli, Command, NetCommand, OverlayCommand};
 use context::Ctx;
 use errors::{Report, Reported};
 
@@ -65,6 +65,8 @@ fn dispatch(ctx: &Ctx, command: &Command) -> anyhow::Result<()> {
         Command::Gc(a) => cmd::gc::gc(ctx, a),
         Command::Ls => cmd::ls::ls(ctx),
         Command::Plugins => cmd::plugins::plugins(ctx),
+        Command::Overlay(OverlayCommand::Status(a)) => cmd::overlay::status(ctx, a),
+        Command::Overlay(OverlayCommand::Ls(a)) => cmd::overlay::ls(ctx, a),
         Command::Net(NetCommand::Create(a)) => cmd::net::create(ctx, a),
         Command::Net(NetCommand::Ls) => cmd::net::ls(ctx),
         Command::Net(NetCommand::Inspect { name }) => cmd::net::inspect(ctx, name),

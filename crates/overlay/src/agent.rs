@@ -328,6 +328,7 @@ async fn serve<S: Store>(
         .copied()
         .collect();
     let mut store_t = Throttle::new("store unreachable", Duration::from_secs(30));
+    let mut status_t = Throttle::new("write status.json", Duration::from_secs(300));
     let mut wait = Duration::from_millis(100);
     let mut revision = 0;
     let mut resync = tokio::time::interval(opts.resync);
@@ -347,6 +348,11 @@ async fn serve<S: Store>(
             wait = Duration::from_millis(100);
         }
         revision = status_revision(status, revision);
+        if let Err(e) = status.save(&opts.state_dir.join("status.json")) {
+            status_t.fail(&e);
+        } else {
+            status_t.ok();
+        }
         tokio::select! {
             r = store.changed(revision) => match r {
                 Ok(_) => store_t.ok(),

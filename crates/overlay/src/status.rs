@@ -83,6 +83,7 @@ impl Shared {
     pub fn json(&self) -> Value {
         let s = self.lock();
         json!({
+            "updated": now(),
             "lease": s.lease,
             "backend": s.backend,
             "healthy": s.lease.is_some() && s.last_reconcile.is_some(),
@@ -106,6 +107,15 @@ impl Shared {
                 "self": Some(l.key()) == s.lease,
             })).collect::<Vec<_>>(),
         })
+    }
+
+    /// Writes `/status` to `file` for `twill overlay status|ls`, which reads it without
+    /// talking to the agent. Not synced: it describes a running process, and a reader
+    /// only ever sees a whole file (rename).
+    pub fn save(&self, file: &std::path::Path) -> std::io::Result<()> {
+        let tmp = file.with_extension("json.tmp");
+        std::fs::write(&tmp, format!("{:#}\n", self.json()))?;
+        std::fs::rename(&tmp, file)
     }
 
     /// `/metrics` in Prometheus' text format.

@@ -4,4 +4,5 @@ pub mod cnitool;
 pub mod gc;
 pub mod ls;
 pub mod net;
+pub mod overlay;
 pub mod plugins;

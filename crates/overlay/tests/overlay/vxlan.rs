@@ -45,9 +45,32 @@ fn pods_on_two_hosts_talk_over_vxlan_and_etcd_reads_like_flannel() {
     assert!(env.contains("FLANNEL_NETWORK=10.244.0.0/16"), "{env}");
     assert!(env.contains("FLANNEL_MTU=1450"), "{env}");
     assert!(env.contains("FLANNEL_IPMASQ=true"), "{env}");
+    // `twill overlay` reads what the agent knows.
+    let twill = twill_test_support::binaries::binary("twill");
+    let agent_dir = c.hosts[0].dir.join("state");
+    let out = std::process::Command::new(&twill)
+        .args(["overlay", "ls", "--json", "--agent-dir"])
+        .arg(&agent_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let nodes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nodes = nodes.as_array().unwrap();
+    assert_eq!(nodes.len(), 2, "{nodes:?}");
+    assert_eq!(nodes.iter().filter(|n| n["self"] == true).count(), 1);
+    assert!(nodes.iter().any(|n| n["subnet"] == c.subnet(1).as_str()));
+    let out = std::process::Command::new(&twill)
+        .args(["overlay", "status", "--agent-dir"])
+        .arg(&agent_dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("healthy") && text.contains("true"), "{text}");
+    assert!(text.contains("peers           1"), "{text}");
+    let etcd_keys = c.etcd.get_prefix(PREFIX);
+    assert_eq!(etcd_keys.len(), 3, "config + 2 leases: {etcd_keys:?}");
     c.del(&a);
     c.del(&b);
-    let _ = PREFIX;
     let _ = Duration::ZERO;
 }
 
