@@ -23,6 +23,11 @@ fn load(dir: &Path) -> Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("{}: not JSON", file.display()))
 }
 
+/// A member of an object, `null` when absent.
+fn f<'v>(v: &'v Value, key: &str) -> &'v Value {
+    v.get(key).unwrap_or(&Value::Null)
+}
+
 fn text(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
@@ -49,16 +54,16 @@ pub fn status(ctx: &Ctx, a: &OverlayArgs) -> Result<()> {
     }
     let mut out = String::new();
     let mut line = |k: &str, v: String| out.push_str(&format!("{k:<16}{v}\n"));
-    line("healthy", text(&s["healthy"]));
-    line("lease", text(&s["lease"]));
-    line("backend", text(&s["backend"]));
-    line("peers", text(&s["peers"]));
-    line("store reachable", text(&s["storeReachable"]));
-    line("last reconcile", age(&s["lastReconcile"]));
-    line("reconciles", text(&s["reconciles"]));
-    line("errors", text(&s["reconcileErrors"]));
-    line("last error", text(&s["lastError"]));
-    if let Some(u) = s["unroutable"].as_array().filter(|u| !u.is_empty()) {
+    line("healthy", text(f(&s, "healthy")));
+    line("lease", text(f(&s, "lease")));
+    line("backend", text(f(&s, "backend")));
+    line("peers", text(f(&s, "peers")));
+    line("store reachable", text(f(&s, "storeReachable")));
+    line("last reconcile", age(f(&s, "lastReconcile")));
+    line("reconciles", text(f(&s, "reconciles")));
+    line("errors", text(f(&s, "reconcileErrors")));
+    line("last error", text(f(&s, "lastError")));
+    if let Some(u) = f(&s, "unroutable").as_array().filter(|u| !u.is_empty()) {
         for (i, why) in u.iter().enumerate() {
             line(if i == 0 { "unroutable" } else { "" }, text(why));
         }
@@ -69,7 +74,7 @@ pub fn status(ctx: &Ctx, a: &OverlayArgs) -> Result<()> {
 /// `twill overlay ls`.
 pub fn ls(ctx: &Ctx, a: &OverlayArgs) -> Result<()> {
     let s = load(&a.agent_dir)?;
-    let leases = s["leases"].as_array().cloned().unwrap_or_default();
+    let leases = f(&s, "leases").as_array().cloned().unwrap_or_default();
     if ctx.json {
         return Ok(output::print_json(&Value::Array(leases))?);
     }
@@ -83,23 +88,23 @@ pub fn ls(ctx: &Ctx, a: &OverlayArgs) -> Result<()> {
         "",
     ]);
     for l in &leases {
-        let expires = match l["ttl"].as_i64() {
+        let expires = match f(l, "ttl").as_i64() {
             None => "never (reserved)".to_owned(),
             Some(n) if n < 0 => "kept alive".to_owned(),
             Some(n) => format!("in {n}s"),
         };
-        let public = match (&l["publicIP"], &l["publicIPv6"]) {
+        let public = match (f(l, "publicIP"), f(l, "publicIPv6")) {
             (Value::Null, v6) => text(v6),
             (v4, _) => text(v4),
         };
         t.row(vec![
-            text(&l["subnet"]),
-            text(&l["ipv6Subnet"]),
+            text(f(l, "subnet")),
+            text(f(l, "ipv6Subnet")),
             public,
-            text(&l["backend"]),
-            text(&l["vtepMAC"]),
+            text(f(l, "backend")),
+            text(f(l, "vtepMAC")),
             expires,
-            if l["self"].as_bool() == Some(true) {
+            if f(l, "self").as_bool() == Some(true) {
                 "(this node)".into()
             } else {
                 String::new()

@@ -53,7 +53,11 @@ fn pods_on_two_hosts_talk_over_vxlan_and_etcd_reads_like_flannel() {
         .arg(&agent_dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let nodes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let nodes = nodes.as_array().unwrap();
     assert_eq!(nodes.len(), 2, "{nodes:?}");
