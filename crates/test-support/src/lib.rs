@@ -18,5 +18,6 @@ pub fn require_root() {
 }
 
 pub mod binaries;
+pub mod cluster;
 pub mod etcd;
 pub mod multihost;

@@ -3,7 +3,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::{Cluster, PREFIX};
+use twill_test_support::cluster::{Cluster, PREFIX};
 
 fn wait_log(c: &Cluster, i: usize, needle: &str, secs: u64) -> String {
     let deadline = Instant::now() + Duration::from_secs(secs);

@@ -1,6 +1,6 @@
 //! The host-gw backend: plain routes via each peer's public address.
 
-use crate::support::Cluster;
+use twill_test_support::cluster::Cluster;
 
 #[test]
 fn host_gw_routes_via_peers_and_reports_peers_off_the_link() {

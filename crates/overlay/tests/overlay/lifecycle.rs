@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{vtep_mac, Cluster, Stream};
+use twill_test_support::cluster::{vtep_mac, Cluster, Stream};
 
 const VXLAN: &str = r#"{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}"#;
 

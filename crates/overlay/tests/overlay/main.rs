@@ -14,5 +14,4 @@ mod errors;
 mod hostgw;
 mod lifecycle;
 mod outage;
-mod support;
 mod vxlan;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Cluster, PREFIX};
+use twill_test_support::cluster::{Cluster, PREFIX};
 
 const VXLAN: &str = r#"{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}"#;
 
@@ -80,7 +80,7 @@ fn pods_on_two_hosts_talk_over_vxlan_and_etcd_reads_like_flannel() {
 
 #[test]
 fn pod_traffic_leaving_the_cluster_is_masqueraded_and_pod_to_pod_is_not() {
-    use crate::support::udp_source;
+    use twill_test_support::cluster::udp_source;
     let mut c = Cluster::new(2, VXLAN);
     c.start_all(&[]);
     let a = c.pod(0, "a");

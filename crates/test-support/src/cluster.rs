@@ -1,5 +1,6 @@
 //! The overlay's test cluster: a [`World`] of hosts, one etcd on the underlay, one twilld per
-//! host, and pods attached through the stock flannel conflist by twill's CLI.
+//! host, and pods attached through the stock flannel conflist by twill's CLI. The overlay's
+//! tests and its benchmark both drive it.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -7,9 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use twill_test_support::binaries::{binary, plugin_dir};
-use twill_test_support::etcd::Etcd;
-use twill_test_support::multihost::{Host, Node, World, UNDERLAY_GW};
+use crate::binaries::{binary, plugin_dir};
+use crate::etcd::Etcd;
+use crate::multihost::{Host, Node, World, UNDERLAY_GW};
 
 pub const PREFIX: &str = "/coreos.com/network";
 
@@ -64,7 +65,7 @@ impl Cluster {
             .unwrap();
         let child = h
             .node
-            .command(env!("CARGO_BIN_EXE_twilld"))
+            .command(binary("twilld"))
             .arg(format!("--etcd-endpoints={}", self.etcd.endpoint()))
             .args(["--iface", "eth0", "--ip-masq", "--resync", "5"])
             .arg(format!("--subnet-lease-ttl={}", self.ttl))
