@@ -13,6 +13,7 @@
 //! synchronous and runs on a thread of its own ([`kernel`]), fed the desired state.
 
 pub mod acquire;
+pub mod backend;
 pub mod config;
 pub mod dataplane;
 pub mod desired;
