@@ -119,6 +119,11 @@ impl Device {
             .collect();
         let index = nl.link_index(&name).map_err(err)?;
         nl.link_set_mtu(LinkId::Index(index), mtu).map_err(err)?;
+        // No link-local address: the device needs none (a TUN has no neighbours), and
+        // without it the kernel sends no router solicitations or listener reports into
+        // the device, which would only be dropped as packets without a peer. Fails only
+        // where IPv6 is off, which is fine.
+        let _ = nl.link_set_ipv6_addr_gen_none(LinkId::Index(index));
         for prefix in addrs {
             // IPv6 duplicate address detection would hold the address back for a second
             // or more; the address is ours by lease, nothing to detect.
