@@ -165,15 +165,19 @@ pub(super) fn udp_to_tun(shared: &Shared, sock: &UdpSocket, tun: &File) {
         shared.peers.refresh(&mut table);
         let mut tally = Tally::default();
         for i in 0..n.min(BATCH) {
-            let Some((src, bytes, truncated)) = batch.datagram(i) else {
+            let Some(d) = batch.datagram(i) else {
                 break;
             };
-            match accept(&table.1, &shared.own, src, bytes, truncated) {
-                Err(reason) => tally.drop(reason),
-                Ok(()) => match write_packet(tun, bytes) {
-                    Ok(()) => tally.forwarded(bytes.len()),
-                    Err(_) => tally.drop(rx::WRITE_FAILED),
-                },
+            // A coalesced datagram is several packets from one sender: each is checked
+            // and written on its own.
+            for packet in d.packets() {
+                match accept(&table.1, &shared.own, d.src, packet, d.truncated) {
+                    Err(reason) => tally.drop(reason),
+                    Ok(()) => match write_packet(tun, packet) {
+                        Ok(()) => tally.forwarded(packet.len()),
+                        Err(_) => tally.drop(rx::WRITE_FAILED),
+                    },
+                }
             }
         }
         shared.counters.rx.add(&tally);

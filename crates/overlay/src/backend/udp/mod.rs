@@ -9,16 +9,19 @@
 //! from a peer's address and is for one of our own subnets ([`peers`]); anything else is
 //! dropped and counted ([`UdpStats`]).
 //!
-//! The data path ([`forward`]) runs on plain threads, not on the agent's tokio runtime: per
+//! The data path (`forward.rs`) runs on plain threads, not on the agent's tokio runtime: per
 //! lane one thread TUN → UDP and one UDP → TUN, sharing one TUN queue and one socket.
-//! Datagrams move in batches of up to 64 per `recvmmsg`/`sendmmsg`; a thread blocks in
-//! `poll` only when its input is drained, with a stop eventfd in the poll set ([`wake`]).
+//! Datagrams move in batches of up to 64 per `recvmmsg`/`sendmmsg`, with UDP segmentation
+//! offload on send and GRO on receive where the kernel has them (`batch.rs`); a thread
+//! blocks in `poll` only when its input is drained, with a stop eventfd in the poll set
+//! (`wake.rs`).
 //! The peer table is swapped whole by [`UdpBackend::set_peers`] and picked up by each
 //! thread at its next batch.
 //!
 //! Like flannel's, this data plane lives and dies with the process: the device is not
 //! persistent and disappears when the backend stops, is dropped, or the process exits.
 
+mod batch;
 mod device;
 mod error;
 mod forward;
