@@ -411,6 +411,34 @@ fn dual_stack_carries_ipv6_pod_traffic_over_the_ipv4_underlay() {
 }
 
 #[test]
+fn two_lanes_share_the_port_and_carry_traffic() {
+    let mut sb = Sandbox::new();
+    let (mut a, b) = two_nodes(&mut sb);
+    let (ca, cb) = (a.config(), b.config());
+    let ua =
+        a.ns.run(move || UdpBackend::start_with_lanes(ca, 2))
+            .unwrap()
+            .unwrap();
+    let ub =
+        b.ns.run(move || UdpBackend::start_with_lanes(cb, 2))
+            .unwrap()
+            .unwrap();
+    ua.set_peers(vec![(b.subnet, b.underlay)]);
+    ub.set_peers(vec![(a.subnet, a.underlay)]);
+    let out = ping(&a, b.pod());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    wait_stats(&ub, "B answered", |s| {
+        s.rx_packets >= 3 && s.tx_packets >= 3
+    });
+    drop(ua);
+    assert!(a.nl.link_get("twill0".into()).unwrap_err().is_not_found());
+}
+
+#[test]
 fn stop_removes_the_device_promptly_and_frees_the_port() {
     let mut sb = Sandbox::new();
     let (mut a, ua, _b, _ub) = two_running(&mut sb);
