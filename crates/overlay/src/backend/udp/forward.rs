@@ -111,7 +111,7 @@ pub(super) fn tun_to_udp(shared: &Shared, tun: &File, sock: &UdpSocket) {
             };
             let to = match last {
                 Some((d, to)) if d == dst => Some(to),
-                _ => table.1.lookup(dst).and_then(|peer| sock.peer_addr(peer)),
+                _ => route(&table.1, &shared.own, dst).and_then(|peer| sock.peer_addr(peer)),
             };
             match to {
                 Some(to) => {
@@ -182,6 +182,17 @@ pub(super) fn udp_to_tun(shared: &Shared, sock: &UdpSocket, tun: &File) {
         }
         shared.counters.rx.add(&tally);
     }
+}
+
+/// The peer a packet read from the device goes to. Our own subnets go nowhere, even if
+/// the table lists them: such a packet reached the device only because the local route
+/// is missing, and sending it to ourselves would loop it through the device until its
+/// TTL ran out.
+pub(super) fn route(peers: &PeerTable, own: &OwnSubnets, dst: IpAddr) -> Option<IpAddr> {
+    if own.contains(dst) {
+        return None;
+    }
+    peers.lookup(dst)
 }
 
 /// Whether a received datagram may be delivered, or the drop reason. The source check
@@ -308,6 +319,19 @@ mod tests {
             accept(&peers, &own, src, &[0x55; 64], false),
             Err(rx::MALFORMED)
         );
+    }
+
+    #[test]
+    fn packets_go_to_the_peer_of_their_subnet_and_never_back_to_us() {
+        let (mut peers, own) = setup();
+        assert_eq!(
+            route(&peers, &own, ip("10.244.3.4")),
+            Some(ip("198.18.0.3"))
+        );
+        assert_eq!(route(&peers, &own, ip("10.244.9.4")), None);
+        // A table that lists our own subnet (pointing at us) still keeps it local.
+        peers = PeerTable::new(vec![("10.244.1.0/24".parse().unwrap(), ip("198.18.0.1"))]);
+        assert_eq!(route(&peers, &own, ip("10.244.1.4")), None);
     }
 
     #[test]
