@@ -14,6 +14,7 @@
 
 pub mod acquire;
 pub mod agent;
+pub mod backend;
 pub mod config;
 pub mod dataplane;
 pub mod desired;
