@@ -72,14 +72,25 @@ fn iperf(client: &Node, server: &Node, addr: &str, streams: u32, seconds: u32) -
     std::thread::sleep(Duration::from_millis(300));
     let out = client
         .command("iperf3")
-        .args(["-c", addr, "-J", "-t", &seconds.to_string(), "-P", &streams.to_string()])
+        .args([
+            "-c",
+            addr,
+            "-J",
+            "-t",
+            &seconds.to_string(),
+            "-P",
+            &streams.to_string(),
+        ])
         .output()
         .unwrap();
     let _ = srv.kill();
     let _ = srv.wait();
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("iperf3: {}", String::from_utf8_lossy(&out.stderr)));
-    v["end"]["sum_received"]["bits_per_second"].as_f64().unwrap() / 1e9
+    v["end"]["sum_received"]["bits_per_second"]
+        .as_f64()
+        .unwrap()
+        / 1e9
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -130,27 +141,73 @@ fn flannel_by_hand(c: &Cluster) {
         h.run(
             "ip",
             &[
-                "link", "add", "flannel.1", "address", macs[i], "type", "vxlan", "id", "1",
-                "local", &local, "dev", "eth0", "dstport", "8472", "nolearning",
+                "link",
+                "add",
+                "flannel.1",
+                "address",
+                macs[i],
+                "type",
+                "vxlan",
+                "id",
+                "1",
+                "local",
+                &local,
+                "dev",
+                "eth0",
+                "dstport",
+                "8472",
+                "nolearning",
             ],
         );
         h.run("ip", &["link", "set", "flannel.1", "mtu", "1450", "up"]);
         let own0 = subnets[i].split('/').next().unwrap().to_owned();
-        h.run("ip", &["addr", "add", &format!("{own0}/32"), "dev", "flannel.1"]);
+        h.run(
+            "ip",
+            &["addr", "add", &format!("{own0}/32"), "dev", "flannel.1"],
+        );
         let j = 1 - i;
         let peer0 = subnets[j].split('/').next().unwrap().to_owned();
         let peer_ip = format!("198.18.0.{}", j + 1);
         h.run(
             "ip",
-            &["neigh", "replace", &peer0, "lladdr", macs[j], "dev", "flannel.1", "nud", "permanent"],
+            &[
+                "neigh",
+                "replace",
+                &peer0,
+                "lladdr",
+                macs[j],
+                "dev",
+                "flannel.1",
+                "nud",
+                "permanent",
+            ],
         );
         h.run(
             "bridge",
-            &["fdb", "append", macs[j], "dev", "flannel.1", "dst", &peer_ip, "self", "permanent"],
+            &[
+                "fdb",
+                "append",
+                macs[j],
+                "dev",
+                "flannel.1",
+                "dst",
+                &peer_ip,
+                "self",
+                "permanent",
+            ],
         );
         h.run(
             "ip",
-            &["route", "replace", &subnets[j], "via", &peer0, "dev", "flannel.1", "onlink"],
+            &[
+                "route",
+                "replace",
+                &subnets[j],
+                "via",
+                &peer0,
+                "dev",
+                "flannel.1",
+                "onlink",
+            ],
         );
     }
 }
@@ -164,14 +221,26 @@ fn throughput(a: &Args) -> Vec<Path> {
     let mut c = Cluster::new(2, VXLAN);
     c.start_all(&[]);
     let (pa, pb) = pods(&mut c);
-    out.push(measure("underlay (veth, MTU 1500)", &c.hosts[0].node, &c.hosts[1].node, "198.18.0.2", a.seconds));
+    out.push(measure(
+        "underlay (veth, MTU 1500)",
+        &c.hosts[0].node,
+        &c.hosts[1].node,
+        "198.18.0.2",
+        a.seconds,
+    ));
     let b = pb.ip.to_string();
     out.push(measure("twill vxlan", &pa.node, &pb.node, &b, a.seconds));
     for i in 0..2 {
         c.stop_agent(i, libc::SIGKILL);
     }
     flannel_by_hand(&c);
-    out.push(measure("flannel's vxlan device (by hand)", &pa.node, &pb.node, &b, a.seconds));
+    out.push(measure(
+        "flannel's vxlan device (by hand)",
+        &pa.node,
+        &pb.node,
+        &b,
+        a.seconds,
+    ));
     drop((pa, pb));
     drop(c);
     let mut c = Cluster::new(2, UDP);
@@ -244,7 +313,11 @@ fn scale(a: &Args) -> Scale {
             pending.retain(|&i| {
                 let log = c.log(i);
                 let fresh = &log[marks[i].min(log.len())..];
-                match fresh.lines().filter(|l| l.contains("msg=reconciled")).find_map(ts_of) {
+                match fresh
+                    .lines()
+                    .filter(|l| l.contains("msg=reconciled"))
+                    .find_map(ts_of)
+                {
                     Some(t) => {
                         convergence.push((t - lease_ts) * 1000.0);
                         false
@@ -252,7 +325,10 @@ fn scale(a: &Args) -> Scale {
                     None => true,
                 }
             });
-            assert!(Instant::now() < deadline, "hosts {pending:?} never routed {sub}");
+            assert!(
+                Instant::now() < deadline,
+                "hosts {pending:?} never routed {sub}"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         c.wait_route(0, &sub, true, 5);
@@ -284,7 +360,10 @@ fn main() {
 fn print_report(a: &Args, paths: &[Path], mut s: Scale, took: Duration) {
     let under = paths[0].one;
     let vx = paths[1].one;
-    println!("pod-to-pod TCP across two hosts, iperf3 {} s per figure, MTU 1500 underlay", a.seconds);
+    println!(
+        "pod-to-pod TCP across two hosts, iperf3 {} s per figure, MTU 1500 underlay",
+        a.seconds
+    );
     println!(
         "{:<34} {:>10} {:>10} {:>9} {:>9} {:>10} {:>10}",
         "path", "1 stream", "4 streams", "/underlay", "/vxlan", "ping p50", "ping p99"
@@ -292,7 +371,13 @@ fn print_report(a: &Args, paths: &[Path], mut s: Scale, took: Duration) {
     for p in paths {
         println!(
             "{:<34} {:>6.2} Gb/s {:>6.2} Gb/s {:>9.2} {:>9.2} {:>7.3} ms {:>7.3} ms",
-            p.name, p.one, p.four, p.one / under, p.one / vx, p.p50, p.p99
+            p.name,
+            p.one,
+            p.four,
+            p.one / under,
+            p.one / vx,
+            p.p50,
+            p.p99
         );
     }
     s.convergence_ms.sort_by(f64::total_cmp);

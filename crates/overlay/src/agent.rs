@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use twill_kernel::{IpFamily, IpPrefix, VxlanSpec};
 
-use crate::acquire::{acquire, AcquireError, Acquired};
+use crate::acquire::{acquire, lease_fits, AcquireError, Acquired};
+use crate::backend::udp::{UdpBackend, UdpConfig, UdpError};
 use crate::config::{BackendType, NetworkConfig};
 use crate::dataplane::reconcile;
 use crate::desired::{render, Local};
@@ -24,7 +25,26 @@ use crate::status::Shared;
 use crate::store::{Store, StoreError};
 use crate::subnet::nth_addr;
 use crate::subnet_env::SubnetEnv;
-use crate::worker::Worker;
+use crate::worker::{KernelCtx, Worker};
+
+/// The udp backend's TUN device (flannel's is `flannel0`).
+pub const UDP_DEVICE: &str = "twill0";
+
+/// Runs the udp forwarder as `want` says: kept when it already runs with these settings,
+/// restarted when they changed, stopped when the backend is another.
+fn ensure_udp(k: &mut KernelCtx, want: Option<UdpConfig>) -> Result<(), UdpError> {
+    if k.udp.as_ref().map(|(c, _)| c) == want.as_ref() {
+        return Ok(());
+    }
+    if let Some((_, old)) = k.udp.take() {
+        old.stop();
+    }
+    if let Some(cfg) = want {
+        let backend = UdpBackend::start(cfg.clone())?;
+        k.udp = Some((cfg, backend));
+    }
+    Ok(())
+}
 
 /// What the command line decides.
 #[derive(Debug, Clone)]
@@ -253,8 +273,18 @@ async fn serve<S: Store>(
         })
         .collect();
     let ip_masq = opts.ip_masq;
+    let udp = (kind == BackendType::Udp).then(|| UdpConfig {
+        tun_name: UDP_DEVICE.to_owned(),
+        mtu,
+        own: own.clone(),
+        networks: nets.iter().map(|n| n.network).collect(),
+        bind: attrs
+            .underlay()
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        port: config.backend.port,
+    });
     let vxlan_dev: Option<u32> = retry("set up the local data plane", status, || {
-        let (vxlan, nets) = (vxlan.clone(), nets.clone());
+        let (vxlan, nets, udp) = (vxlan.clone(), nets.clone(), udp.clone());
         async move {
             worker
                 .call(move |k| -> Result<Option<u32>, String> {
@@ -262,6 +292,7 @@ async fn serve<S: Store>(
                         Some(v) => Some(ensure_vxlan(&mut k.nl, v).map_err(|e| e.to_string())?),
                         None => None,
                     };
+                    ensure_udp(k, udp).map_err(|e| e.to_string())?;
                     let nft = k.nft().map_err(|e| e.to_string())?;
                     hostrules::ensure(nft, &nets, ip_masq).map_err(|e| e.to_string())?;
                     Ok(dev)
@@ -413,8 +444,13 @@ async fn pass<S: Store>(
     let desired = render(config, local, &listing.leases);
     let (networks, own, vxlan_dev) = (networks.to_vec(), own.to_vec(), local.vxlan_dev);
     let want = desired.state.clone();
+    let udp_peers =
+        (config.backend.kind == BackendType::Udp).then(|| udp_peers(config, &own, &listing.leases));
     let result = worker
         .call(move |k| {
+            if let (Some((_, udp)), Some(peers)) = (&k.udp, udp_peers) {
+                udp.set_peers(peers);
+            }
             let mut plane = KernelPlane {
                 nl: &mut k.nl,
                 networks,
@@ -458,6 +494,28 @@ async fn pass<S: Store>(
         }
     }
     Ok(None)
+}
+
+/// The udp backend's peer table: every other node's subnets and where to send them.
+fn udp_peers(
+    config: &NetworkConfig,
+    own: &[IpPrefix],
+    leases: &[crate::lease::Lease],
+) -> Vec<(IpPrefix, IpAddr)> {
+    let mut out = Vec::new();
+    for l in leases {
+        let subnets: Vec<IpPrefix> = l.ipv4.iter().chain(l.ipv6.iter()).copied().collect();
+        if subnets.iter().any(|s| own.contains(s))
+            || l.attrs.backend_type != BackendType::Udp.name()
+            || !lease_fits(config, l.ipv4.as_ref(), l.ipv6.as_ref())
+        {
+            continue;
+        }
+        if let Some(addr) = l.attrs.underlay() {
+            out.extend(subnets.into_iter().map(|s| (s, addr)));
+        }
+    }
+    out
 }
 
 /// Leaves the cluster: releases this node's lease (found by its public address), removes the

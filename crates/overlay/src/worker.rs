@@ -15,6 +15,11 @@ pub struct KernelCtx {
     pub nl: Netlink,
     /// nf_tables, opened on first use.
     pub nft: Option<Nftables>,
+    /// The udp backend's forwarder and the settings it runs with, when that backend runs.
+    pub udp: Option<(
+        crate::backend::udp::UdpConfig,
+        crate::backend::udp::UdpBackend,
+    )>,
 }
 
 impl KernelCtx {
@@ -46,7 +51,11 @@ impl Worker {
     pub fn spawn() -> twill_kernel::Result<Worker> {
         let nl = Netlink::open()?;
         let (tx, rx) = mpsc::channel::<Job>();
-        let mut ctx = KernelCtx { nl, nft: None };
+        let mut ctx = KernelCtx {
+            nl,
+            nft: None,
+            udp: None,
+        };
         std::thread::Builder::new()
             .name("twilld-kernel".into())
             .spawn(move || {

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use crate::binaries::{binary, plugin_dir};
 use crate::etcd::Etcd;
 use crate::multihost::{Host, Node, World, UNDERLAY_GW};
+use serde_json::Value;
 
 pub const PREFIX: &str = "/coreos.com/network";
 

@@ -14,4 +14,5 @@ mod errors;
 mod hostgw;
 mod lifecycle;
 mod outage;
+mod udp;
 mod vxlan;
