@@ -305,7 +305,7 @@ fn scale(a: &Args) -> Scale {
             .lines()
             .filter(|l| l.contains("lease acquired"))
             .filter_map(ts_of)
-            .last()
+            .next_back()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut pending: Vec<usize> = (0..j).collect();

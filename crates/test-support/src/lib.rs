@@ -3,7 +3,12 @@
 //! Tests use it as a dev-dependency only; nothing here is part of a shipped binary. It may
 //! panic freely: a failed setup step is a failed test.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #![allow(missing_debug_implementations)]
 
 /// Fails the test unless it runs as root: namespaces and links need CAP_SYS_ADMIN and
