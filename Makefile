@@ -15,7 +15,7 @@ RELEASE_DIR = target/$(HOST)/release
 STATIC = RUSTFLAGS="-C target-feature=+crt-static"
 FUZZ_TARGETS = config result_convert cni_args plugin_env
 
-.PHONY: all setup build release test lint unit goldens deny install-check demo bench fuzz fuzz-smoke install clean
+.PHONY: all setup build release test lint unit goldens deny install-check demo bench bench-overlay fuzz fuzz-smoke install clean
 
 all: build
 
@@ -26,7 +26,7 @@ build:
 	$(CARGO) build --workspace --all-targets
 
 release:
-	$(STATIC) $(CARGO) build --release --target $(HOST) -p twill-plugins -p twill-bench -p twill-cli
+	$(STATIC) $(CARGO) build --release --target $(HOST) -p twill-plugins -p twill-bench -p twill-cli -p twill-overlay
 
 # Everything CI proves: formatting, lints, unit + integration + differential tests, the result
 # goldens re-proven against Go's libcni, the licence policy, and a short run of every fuzz target.
@@ -51,6 +51,7 @@ deny:
 install: release
 	install -d "$(DESTDIR)$(CNI_BIN_DIR)" "$(DESTDIR)$(PREFIX)/bin"
 	install -m 0755 $(RELEASE_DIR)/twill "$(DESTDIR)$(PREFIX)/bin/twill"
+	install -m 0755 $(RELEASE_DIR)/twilld "$(DESTDIR)$(PREFIX)/bin/twilld"
 	install -m 0755 $(RELEASE_DIR)/twill-cni "$(DESTDIR)$(CNI_BIN_DIR)/twill-cni"
 	for p in $$($(RELEASE_DIR)/twill-cni --list); do \
 		ln -sfn twill-cni "$(DESTDIR)$(CNI_BIN_DIR)/$$p"; \
@@ -65,10 +66,18 @@ install-check:
 bench: setup release
 	$(RELEASE_DIR)/twill-bench --pods $(PODS) --scenario $(SCENARIO)
 
+# The overlay: pod-to-pod throughput and latency over twill's vxlan and udp, flannel's vxlan
+# device built by hand and the underlay; convergence, memory and idle CPU at OVERLAY_HOSTS hosts.
+OVERLAY_HOSTS ?= 50
+bench-overlay: setup
+	$(CARGO) build --release -p twill-overlay -p twill-cli -p twill-plugins --bins --examples
+	target/release/examples/overlay_bench --hosts $(OVERLAY_HOSTS)
+
 # Sets everything up — packages, then `make install` (twill to PREFIX/bin, the plugins to
 # CNI_BIN_DIR) — and networks pods with it; afterwards `twill run -- CMD` works as is.
 demo: setup install
 	PATH="$(PREFIX)/bin:$$PATH" CNI_PATH="$${CNI_PATH:-$(CNI_BIN_DIR)}" scripts/demo.sh
+	PATH="$(PREFIX)/bin:$$PATH" CNI_PATH="$${CNI_PATH:-$(CNI_BIN_DIR)}" scripts/demo-overlay.sh
 
 # Long fuzzing runs (FUZZ_SECONDS per target); findings land in crates/cni/fuzz/artifacts.
 fuzz:

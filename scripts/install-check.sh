@@ -16,4 +16,5 @@ for name in $names; do
     esac
 done
 "$scratch/prefix/bin/twill" --help >/dev/null || { echo "install-check: twill --help failed" >&2; exit 1; }
-echo "install-check: twill and $(echo $names | wc -w) plugins installed, each answering"
+"$scratch/prefix/bin/twilld" --help >/dev/null || { echo "install-check: twilld --help failed" >&2; exit 1; }
+echo "install-check: twill, twilld and $(echo $names | wc -w) plugins installed, each answering"
