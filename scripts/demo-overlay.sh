@@ -83,6 +83,7 @@ for i in 0 1; do
     cat >"$work/h$i/net.d/10-flannel.conflist" <<EOF
 {"name": "cbr0", "cniVersion": "1.0.0", "plugins": [
   {"type": "flannel", "subnetFile": "$work/h$i/subnet.env", "dataDir": "$work/h$i/flannel",
+   "ipam": {"dataDir": "$work/h$i/ipam"},
    "delegate": {"hairpinMode": true, "isDefaultGateway": true}},
   {"type": "portmap", "capabilities": {"portMappings": true}}]}
 EOF
