@@ -9,7 +9,11 @@ use std::process::Command;
 fn the_overlay_benchmark_runs_and_reports_every_path() {
     twill_test_support::require_root();
     let exe = twill_test_support::binaries::target_dir().join("examples/overlay_bench");
-    assert!(exe.is_file(), "{} missing: `cargo test --all-targets` builds it", exe.display());
+    assert!(
+        exe.is_file(),
+        "{} missing: `cargo test --all-targets` builds it",
+        exe.display()
+    );
     let out = Command::new(&exe)
         .args(["--hosts", "3", "--joins", "1", "--seconds", "1"])
         .output()
@@ -20,8 +24,16 @@ fn the_overlay_benchmark_runs_and_reports_every_path() {
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for path in ["underlay", "twill vxlan", "flannel's vxlan device", "twill udp"] {
-        let line = text.lines().find(|l| l.starts_with(path)).unwrap_or_else(|| panic!("{path}: {text}"));
+    for path in [
+        "underlay",
+        "twill vxlan",
+        "flannel's vxlan device",
+        "twill udp",
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(path))
+            .unwrap_or_else(|| panic!("{path}: {text}"));
         assert!(line.contains("Gb/s") && line.contains(" ms"), "{line}");
     }
     assert!(text.contains("convergence at 3 hosts"), "{text}");
@@ -29,5 +41,10 @@ fn the_overlay_benchmark_runs_and_reports_every_path() {
     let left = std::fs::read_dir(twill_test_support::multihost::ROOT)
         .map(|d| d.count())
         .unwrap_or(0);
-    assert_eq!(left, 0, "namespaces left under {}", twill_test_support::multihost::ROOT);
+    assert_eq!(
+        left,
+        0,
+        "namespaces left under {}",
+        twill_test_support::multihost::ROOT
+    );
 }

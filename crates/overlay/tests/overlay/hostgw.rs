@@ -36,6 +36,30 @@ fn host_gw_routes_via_peers_and_reports_peers_off_the_link() {
     );
     let routes = c.hosts[0].node.run("ip", &["route", "show"]);
     assert!(!routes.contains("10.244.99.0"), "half-routed: {routes}");
+    let health = http_get(&c, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let metrics = http_get(&c, "/metrics");
+    for line in [
+        "twilld_lease_held 1",
+        "twilld_peers 2",
+        "twilld_unroutable_peers 1",
+        "twilld_store_reachable 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing:\n{metrics}");
+    }
+}
+
+fn http_get(c: &Cluster, path: &str) -> String {
+    let script = format!(
+        "exec 3<>/dev/tcp/127.0.0.1/9101; printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3"
+    );
+    let out = c.hosts[0]
+        .node
+        .command("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Waits for the agent's /status to report an unroutable peer.

@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod embedded;
 mod errors;
 mod hostgw;
 mod lifecycle;
