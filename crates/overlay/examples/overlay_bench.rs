@@ -5,7 +5,7 @@
 //! memory and idle CPU at many hosts against one etcd. Everything in one run, side by side.
 //!
 //! `cargo run --release -p twill-overlay --example overlay_bench -- [--hosts 50] [--joins 10]
-//! [--seconds 5]` as root, after `cargo build --release --workspace` (it runs the workspace's
+//! [--seconds 5] [--rounds 3]` as root, after `cargo build --release --workspace` (it runs the workspace's
 //! `twilld`, `twill` and `twill-cni` from the same target directory). `make bench-overlay`.
 
 #![allow(
@@ -30,6 +30,7 @@ struct Args {
     hosts: u8,
     joins: u8,
     seconds: u32,
+    rounds: u32,
 }
 
 fn args() -> Args {
@@ -37,6 +38,7 @@ fn args() -> Args {
         hosts: 50,
         joins: 10,
         seconds: 5,
+        rounds: 3,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     for pair in v.chunks(2) {
@@ -45,6 +47,7 @@ fn args() -> Args {
             "--hosts" => a.hosts = u8::try_from(n).unwrap(),
             "--joins" => a.joins = u8::try_from(n).unwrap(),
             "--seconds" => a.seconds = n,
+            "--rounds" => a.rounds = n.max(1),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -216,39 +219,74 @@ fn pods(c: &mut Cluster) -> (Pod, Pod) {
     (c.pod(0, "a"), c.pod(1, "b"))
 }
 
+/// The median of each figure over the rounds.
+fn median_path(name: &'static str, runs: &[Path]) -> Path {
+    let med = |f: fn(&Path) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        percentile(&v, 0.5)
+    };
+    Path {
+        name,
+        one: med(|p| p.one),
+        four: med(|p| p.four),
+        p50: med(|p| p.p50),
+        p99: med(|p| p.p99),
+    }
+}
+
+/// Removes flannel's hand-made device again, so the agents rebuild twill's.
+fn unflannel(c: &Cluster) {
+    for i in 0..2 {
+        c.hosts[i].node.run("ip", &["link", "del", "flannel.1"]);
+    }
+}
+
 fn throughput(a: &Args) -> Vec<Path> {
-    let mut out = Vec::new();
+    // The machine is shared and noisy: the paths take turns, round after round, between the
+    // same two pods, and each figure is the median of its rounds.
+    let (mut under, mut twill, mut flannel, mut udp) = (vec![], vec![], vec![], vec![]);
     let mut c = Cluster::new(2, VXLAN);
     c.start_all(&[]);
     let (pa, pb) = pods(&mut c);
-    out.push(measure(
-        "underlay (veth, MTU 1500)",
-        &c.hosts[0].node,
-        &c.hosts[1].node,
-        "198.18.0.2",
-        a.seconds,
-    ));
     let b = pb.ip.to_string();
-    out.push(measure("twill vxlan", &pa.node, &pb.node, &b, a.seconds));
-    for i in 0..2 {
-        c.stop_agent(i, libc::SIGKILL);
+    for round in 0..a.rounds {
+        if round > 0 {
+            unflannel(&c);
+            for i in 0..2 {
+                c.start_agent(i, &[]);
+            }
+            assert!(pa.node.ping(&b, 20), "twill's data plane did not come back");
+        }
+        under.push(measure(
+            "underlay",
+            &c.hosts[0].node,
+            &c.hosts[1].node,
+            "198.18.0.2",
+            a.seconds,
+        ));
+        twill.push(measure("twill vxlan", &pa.node, &pb.node, &b, a.seconds));
+        for i in 0..2 {
+            c.stop_agent(i, libc::SIGKILL);
+        }
+        flannel_by_hand(&c);
+        flannel.push(measure("flannel", &pa.node, &pb.node, &b, a.seconds));
     }
-    flannel_by_hand(&c);
-    out.push(measure(
-        "flannel's vxlan device (by hand)",
-        &pa.node,
-        &pb.node,
-        &b,
-        a.seconds,
-    ));
     drop((pa, pb));
     drop(c);
     let mut c = Cluster::new(2, UDP);
     c.start_all(&[]);
     let (pa, pb) = pods(&mut c);
     let b = pb.ip.to_string();
-    out.push(measure("twill udp", &pa.node, &pb.node, &b, a.seconds));
-    out
+    for _ in 0..a.rounds {
+        udp.push(measure("twill udp", &pa.node, &pb.node, &b, a.seconds));
+    }
+    vec![
+        median_path("underlay (veth, MTU 1500)", &under),
+        median_path("twill vxlan", &twill),
+        median_path("flannel's vxlan device (by hand)", &flannel),
+        median_path("twill udp", &udp),
+    ]
 }
 
 fn ts_of(line: &str) -> Option<f64> {

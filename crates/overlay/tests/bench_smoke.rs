@@ -15,7 +15,16 @@ fn the_overlay_benchmark_runs_and_reports_every_path() {
         exe.display()
     );
     let out = Command::new(&exe)
-        .args(["--hosts", "3", "--joins", "1", "--seconds", "1"])
+        .args([
+            "--hosts",
+            "3",
+            "--joins",
+            "1",
+            "--seconds",
+            "1",
+            "--rounds",
+            "2",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
