@@ -1,4 +1,4 @@
-//! The udp backend between two "nodes": network namespaces joined by a veth underlay
+//! The udp backend between two "nodes": network namespaces on an underlay bridge
 //! (198.18.0.1/24 and 198.18.0.2/24), each running a `UdpBackend` with its own subnet of
 //! 10.244.0.0/16. Pings, a TCP stream and stray datagrams go across; the counters and the
 //! device's lifetime are checked. The machine's own namespace is never touched. The tests
@@ -15,20 +15,13 @@
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use twill_kernel::{Address, IpPrefix, LinkId, NetNs, NetNsDir, Netlink, NewLink};
+use twill_kernel::{Address, IpPrefix, NetNs, Netlink};
 use twill_overlay::backend::udp::{UdpBackend, UdpConfig, UdpError, UdpStats};
-
-/// Where the tests keep their named namespaces (not `/run/netns`, so `ip netns` listings on
-/// the machine stay clean).
-const NS_DIR: &str = "/run/twill-overlay-tests";
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
+use twill_test_support::multihost::World;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -38,43 +31,13 @@ fn prefix(s: &str) -> IpPrefix {
     s.parse().unwrap()
 }
 
-/// Owns the namespaces a test made and deletes them on drop, also during a panic.
-struct Sandbox {
-    dir: NetNsDir,
-    names: Vec<String>,
-}
+/// The test's world (test-support's hosts on an underlay bridge); dropping it deletes every
+/// namespace, also during a panic.
+struct Sandbox(Option<World>);
 
 impl Sandbox {
     fn new() -> Self {
-        twill_test_support::require_root();
-        Sandbox {
-            dir: NetNsDir::unshared(NS_DIR),
-            names: Vec::new(),
-        }
-    }
-
-    fn ns(&mut self) -> (String, NetNs) {
-        let name = format!(
-            "two-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let ns = self.dir.create(&name).unwrap();
-        self.names.push(name.clone());
-        (name, ns)
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        for name in self.names.drain(..) {
-            if let Err(e) = self.dir.delete(&name) {
-                if !e.is_not_found() {
-                    eprintln!("sandbox cleanup: {e}");
-                }
-            }
-        }
-        self.dir.remove_if_empty();
+        Sandbox(None)
     }
 }
 
@@ -120,31 +83,19 @@ impl Node {
     }
 }
 
-/// Two nodes joined by a veth underlay, no backend yet.
+/// Two nodes on the underlay (198.18.0.1/24 and .2/24 on `eth0`), no backend yet.
 fn two_nodes(sb: &mut Sandbox) -> (Node, Node) {
-    let (a_name, a) = sb.ns();
-    let (b_name, b) = sb.ns();
-    let mut a_nl = a.netlink().unwrap();
-    a_nl.link_add(&NewLink::veth("ul", "ul").peer_netns(b.as_fd()))
-        .unwrap();
-    let b_nl = b.netlink().unwrap();
-    let node = |name: &str, ns: NetNs, mut nl: Netlink, n: u8| {
-        for dev in ["lo", "ul"] {
-            nl.link_set_up(LinkId::Name(dev)).unwrap();
-        }
-        let underlay = ip(&format!("198.18.0.{n}"));
-        let ul = nl.link_index("ul").unwrap();
-        nl.addr_add(&Address::new(ul, IpPrefix::new(underlay, 24).unwrap()))
-            .unwrap();
-        Node {
-            path: sb.dir.path(name).unwrap(),
-            ns,
-            nl,
-            underlay,
-            subnet: prefix(&format!("10.244.{n}.0/24")),
-        }
-    };
-    (node(&a_name, a, a_nl, 1), node(&b_name, b, b_nl, 2))
+    let (world, hosts) = World::new(2);
+    sb.0 = Some(world);
+    let mut nodes = hosts.into_iter().map(|h| Node {
+        ns: h.node.ns,
+        path: h.node.path,
+        nl: h.node.nl,
+        underlay: h.addr,
+        subnet: prefix(&format!("10.244.{}.0/24", h.n)),
+    });
+    let (a, b) = (nodes.next().unwrap(), nodes.next().unwrap());
+    (a, b)
 }
 
 /// Two nodes with running backends that know each other.
@@ -333,7 +284,7 @@ fn strangers_relays_and_garbage_are_refused() {
     let (mut a, _ua, b, ub) = two_running(&mut sb);
     let to_b = SocketAddr::new(b.underlay, 8285);
     // A second underlay address on A that is no peer's.
-    let ul = a.nl.link_index("ul").unwrap();
+    let ul = a.nl.link_index("eth0").unwrap();
     a.nl.addr_add(&Address::new(ul, prefix("198.18.0.3/24")))
         .unwrap();
     let stranger =
