@@ -399,8 +399,9 @@ fn print_report(a: &Args, paths: &[Path], mut s: Scale, took: Duration) {
     let under = paths[0].one;
     let vx = paths[1].one;
     println!(
-        "pod-to-pod TCP across two hosts, iperf3 {} s per figure, MTU 1500 underlay",
-        a.seconds
+        "pod-to-pod TCP across two hosts, iperf3 {} s per figure, median of {} interleaved \
+         rounds, MTU 1500 underlay",
+        a.seconds, a.rounds
     );
     println!(
         "{:<34} {:>10} {:>10} {:>9} {:>9} {:>10} {:>10}",
