@@ -89,3 +89,117 @@ fn restarting_the_agent_touches_no_live_traffic_and_keeps_the_vtep_mac() {
     // One lease per host, not one per start.
     assert_eq!(c.leases().len(), 2);
 }
+
+#[test]
+fn a_dead_nodes_subnet_is_reused_once_its_ttl_frees_it() {
+    // Two subnets in all: a third node can only get the dead node's.
+    let mut c = Cluster::new(
+        3,
+        r#"{"Network":"10.244.0.0/16","SubnetMin":"10.244.1.0","SubnetMax":"10.244.2.0"}"#,
+    );
+    c.ttl = 3;
+    c.start_agent(0, &[]);
+    c.start_agent(1, &[]);
+    let dead = c.subnet(1);
+    c.subnet(0);
+    c.stop_agent(1, libc::SIGKILL);
+    c.start_agent(2, &[]);
+    assert_eq!(c.subnet(2), dead, "{}", c.log(2));
+    assert!(
+        c.log(2).contains("out of subnets"),
+        "it waited for the TTL:\n{}",
+        c.log(2)
+    );
+    let a = c.pod(0, "a");
+    let z = c.pod(2, "z");
+    assert!(a.node.ping(&z.ip.to_string(), 10));
+}
+
+#[test]
+fn hand_edits_and_stale_entries_are_repaired_at_the_next_resync() {
+    let mut c = Cluster::new(2, VXLAN);
+    c.start_all(&[]);
+    let a = c.pod(0, "a");
+    let b = c.pod(1, "b");
+    let h = &c.hosts[0].node;
+    let peer = c.subnet(1);
+    let vtep = peer.split('/').next().unwrap().to_owned();
+    // A departed node's leftovers, a wrong neighbour and a missing FDB entry.
+    h.run(
+        "ip",
+        &[
+            "route",
+            "add",
+            "10.244.250.0/24",
+            "via",
+            "10.244.250.0",
+            "dev",
+            "twill.1",
+            "onlink",
+        ],
+    );
+    h.run(
+        "ip",
+        &[
+            "neigh",
+            "replace",
+            "10.244.250.0",
+            "lladdr",
+            "02:00:00:00:00:fa",
+            "dev",
+            "twill.1",
+            "nud",
+            "permanent",
+        ],
+    );
+    h.run(
+        "ip",
+        &[
+            "neigh",
+            "replace",
+            &vtep,
+            "lladdr",
+            "02:00:00:00:00:bb",
+            "dev",
+            "twill.1",
+            "nud",
+            "permanent",
+        ],
+    );
+    let fdb = h.run("bridge", &["fdb", "show", "dev", "twill.1"]);
+    let mac = fdb
+        .lines()
+        .find(|l| l.contains("dst 198.18.0.2"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    h.run(
+        "bridge",
+        &[
+            "fdb",
+            "del",
+            &mac,
+            "dev",
+            "twill.1",
+            "dst",
+            "198.18.0.2",
+            "self",
+        ],
+    );
+    assert!(
+        !a.node.ping(&b.ip.to_string(), 1),
+        "the edits should break the path"
+    );
+    // The resync (5 s in the tests) repairs all of it without any store event.
+    c.wait_route(0, "10.244.250.0/24", false, 15);
+    assert!(a.node.ping(&b.ip.to_string(), 10), "{}", c.log(0));
+    let neigh = h.run("ip", &["neigh", "show", "dev", "twill.1"]);
+    assert!(
+        !neigh.contains("10.244.250.0") && !neigh.contains("02:00:00:00:00:bb"),
+        "{neigh}"
+    );
+    let fdb = h.run("bridge", &["fdb", "show", "dev", "twill.1"]);
+    assert!(fdb.contains(&format!("{mac} dst 198.18.0.2")), "{fdb}");
+}
