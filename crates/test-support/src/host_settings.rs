@@ -80,6 +80,14 @@ impl HostSettings {
         self
     }
 
+    /// These settings with IPv4 and IPv6 forwarding both `on` or both off: for tests of a
+    /// plugin that turns forwarding on (it must start off, or the test could not fail).
+    pub fn forwarding(self, on: bool) -> HostSettings {
+        let v = if on { "1" } else { "0" };
+        self.with("net/ipv4/ip_forward", v)
+            .with("net/ipv6/conf/all/forwarding", v)
+    }
+
     /// The keys and values to write, in order.
     pub fn sysctls(&self) -> &[(String, String)] {
         &self.sysctls

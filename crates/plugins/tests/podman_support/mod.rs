@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use twill_kernel::NetNs;
+use twill_test_support::require_root;
 
 pub use command::Out;
 use files::Layout;
@@ -30,15 +31,6 @@ use namespaces::{Binds, Namespaces};
 pub const IMAGE: &str = "localhost/twill-busybox";
 /// How long one podman command may take before the test fails.
 const PODMAN_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn require_root() {
-    // SAFETY: geteuid(2) has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    assert_eq!(
-        euid, 0,
-        "the podman tests need root (namespaces, mounts, cgroups): run them as root"
-    );
-}
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
