@@ -117,6 +117,13 @@ impl HostSettings {
     }
 }
 
+/// Whether the kernel has `br_netfilter` in namespace `ns` (its sysctls are there): tests
+/// of bridged traffic through the firewall hooks run both ways where it has, and the
+/// "without" way where it has not — loading the module would change the machine.
+pub fn bridge_netfilter(ns: &NetNs) -> bool {
+    sysctl::read_in(ns, "net/bridge/bridge-nf-call-iptables").is_ok()
+}
+
 /// The slash form of a sysctl key (`net.ipv4.ip_forward` → `net/ipv4/ip_forward`).
 fn sysctl_key(key: &str) -> String {
     if key.contains('/') {
