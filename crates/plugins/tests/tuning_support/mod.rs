@@ -21,6 +21,8 @@ use twill_test_support::{HostSettings, Namespaces};
 pub const REFERENCE: &str = "/usr/lib/cni/tuning";
 /// The interface tuning works on, inside the pod.
 pub const IFNAME: &str = "eth0";
+/// The per-interface IPv4 sysctl the tests have tuning set; it starts at 0.
+pub const ARP_FILTER: &str = "arp_filter";
 
 /// Which implementation to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +97,15 @@ impl World {
             )
             .unwrap();
         pod_nl.link_set_up(IFNAME.into()).unwrap();
+        // A new namespace copies the machine's IPv4 `default` settings into its interfaces:
+        // the IPv4 sysctl the tests have tuning set starts off here, whatever the machine has,
+        // so that tuning turning it on shows.
+        sysctl::write_in(
+            &pod.ns,
+            &format!("net/ipv4/conf/{IFNAME}/{ARP_FILTER}"),
+            "0",
+        )
+        .unwrap();
         let tmp = std::env::temp_dir().join(format!("twill-tuning-test-{tag}"));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(tmp.join("bin")).unwrap();
