@@ -5,7 +5,7 @@
 //! - [`host_settings`]: the sysctls every test host namespace starts with — a real container
 //!   host's, not whatever the machine running the tests happens to have;
 //! - [`namespaces`]: named namespaces under a test-only directory, deleted on drop (also on
-//!   panic), and the check that the test thread never changed namespace;
+//!   panic), and [`home`], the check that the test thread never changed namespace;
 //! - [`ns`]: one namespace of a test, open, with a netlink socket inside it;
 //! - [`sandbox`]: one plugin test's world — a host namespace, pods, a plugin directory — and
 //!   [`run`], running plugin binaries inside its host namespace;
@@ -27,6 +27,7 @@
 
 pub mod child;
 pub mod files;
+pub mod home;
 pub mod host_settings;
 pub mod namespaces;
 pub mod nft;

@@ -8,8 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use twill_kernel::{NetNs, NetNsDir};
+use twill_kernel::NetNsDir;
 
+use crate::home::Home;
 use crate::host_settings::HostSettings;
 use crate::ns::Ns;
 use crate::root::require_root;
@@ -30,7 +31,7 @@ pub struct Namespaces {
     own_dir: Option<PathBuf>,
     names: Vec<String>,
     id: String,
-    home: (u64, u64),
+    home: Home,
 }
 
 impl Namespaces {
@@ -52,7 +53,7 @@ impl Namespaces {
 
     fn start(layout: impl FnOnce(&str) -> (NetNsDir, String, Option<PathBuf>)) -> Namespaces {
         require_root();
-        let home = NetNs::current().unwrap().identity().unwrap();
+        let home = Home::here();
         let id = format!(
             "{}-{}",
             std::process::id(),
@@ -163,10 +164,7 @@ impl Drop for Namespaces {
             }
             None => self.dir.remove_if_empty(),
         }
-        if !std::thread::panicking() {
-            let now = NetNs::current().and_then(|ns| ns.identity()).unwrap();
-            assert_eq!(now, self.home, "the test thread changed network namespace");
-        }
+        self.home.assert_still_here();
     }
 }
 

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use twill_kernel::NetNs;
+use twill_test_support::home::Home;
 use twill_test_support::require_root;
 
 pub use command::Out;
@@ -44,14 +44,14 @@ pub struct Podman {
     pub page: String,
     /// Numbers the commands' output files.
     runs: AtomicU32,
-    home: (u64, u64),
+    home: Home,
 }
 
 impl Podman {
     /// A sandbox with podman configured and the busybox image imported.
     pub fn new() -> Podman {
         require_root();
-        let home = NetNs::current().unwrap().identity().unwrap();
+        let home = Home::here();
         let id = format!(
             "{}-{}",
             std::process::id(),
@@ -227,9 +227,8 @@ impl Drop for Podman {
         });
         let left = cgroup::remove(&self.cgroup);
         let _ = std::fs::remove_dir_all(&self.files.tmp);
+        self.home.assert_still_here();
         if !std::thread::panicking() {
-            let now = NetNs::current().and_then(|ns| ns.identity()).unwrap();
-            assert_eq!(now, self.home, "the test thread changed network namespace");
             assert!(
                 survivors.is_empty(),
                 "processes survive SIGKILL: {survivors:?}"
