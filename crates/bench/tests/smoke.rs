@@ -8,24 +8,12 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
 const PODS: usize = 3;
-
-fn twill_cni() -> PathBuf {
-    // Built by `cargo build --workspace` (as `make unit` does first), beside this binary.
-    let bench = Path::new(env!("CARGO_BIN_EXE_twill-bench"));
-    let cni = bench.with_file_name("twill-cni");
-    assert!(
-        cni.is_file(),
-        "{} missing: build the workspace first",
-        cni.display()
-    );
-    cni
-}
 
 /// The benchmark's scratch directories, and anything of its pods or its network that the
 /// plugins keep on the machine's disk (records, backups), by name.
@@ -58,8 +46,7 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<String>) {
 }
 
 fn run(scenario: &str) -> Value {
-    // SAFETY: geteuid(2) has no preconditions.
-    assert_eq!(unsafe { libc::geteuid() }, 0, "the benchmark needs root");
+    twill_test_support::require_root();
     let json = std::env::temp_dir().join(format!("smoke-{scenario}-{}.json", std::process::id()));
     let out = Command::new(env!("CARGO_BIN_EXE_twill-bench"))
         .args([
@@ -69,7 +56,7 @@ fn run(scenario: &str) -> Value {
             scenario,
             "--twill-cni",
         ])
-        .arg(twill_cni())
+        .arg(twill_test_support::plugins::twill_cni())
         .arg("--json")
         .arg(&json)
         .output()

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 
 use serde_json::{json, Value};
 use support::run::Request;
-use support::{state, traffic, Impl, Sandbox};
+use support::{state, traffic, HostSettings, Impl, Sandbox};
 use twill_kernel::LinkId;
 
 fn conf(version: &str, extra: Value, ranges: Value) -> Value {
@@ -44,8 +44,12 @@ fn ip(s: &str) -> IpAddr {
 
 #[test]
 fn dual_stack_pods_reach_each_other_and_the_gateway() {
-    let mut sb = Sandbox::new();
+    // Forwarding starts off, so that the gateway turning it on for both families shows.
+    let mut sb = Sandbox::with_settings(&HostSettings::default().forwarding(false));
     let (mut a, b) = (sb.pod("a"), sb.pod("b"));
+    // The pod's interface copies its namespace's IPv4 `default`, which a new namespace
+    // copies from the machine: arp_notify starts off, so what the plugin does with it shows.
+    twill_kernel::sysctl::write_in(&a.ns, "net/ipv4/conf/default/arp_notify", "0").unwrap();
     let c = sb.conf(conf("1.0.0", json!({"isDefaultGateway": true}), dual()));
     let ra = sb.twill("bridge", "ADD", "ctr-a", &a.path, &c).ok();
     let rb = sb.twill("bridge", "ADD", "ctr-b", &b.path, &c).ok();

@@ -15,11 +15,16 @@ mod support;
 use portmap_support::*;
 use serde_json::json;
 use support::run::Request;
-use support::{Impl, Sandbox};
+use support::{HostSettings, Impl, Sandbox};
 
 #[test]
 fn host_port_reaches_the_pod_from_outside_host_localhost_other_pod_and_itself() {
-    let mut sb = Sandbox::new();
+    // 127.0.0.1 is routed to a pod only with route_localnet on (`all` or the bridge's, which
+    // copies `default`): both start off, whatever the machine has, so portmap's doing shows.
+    let host = HostSettings::default()
+        .with("net.ipv4.conf.all.route_localnet", "0")
+        .with("net.ipv4.conf.default.route_localnet", "0");
+    let mut sb = Sandbox::with_settings(&host);
     let out = outside(&mut sb);
     let (a, ra) = pod(&mut sb, "a");
     let (b, _) = pod(&mut sb, "b");

@@ -15,7 +15,7 @@ use std::net::IpAddr;
 
 use serde_json::{json, Value};
 use support::run::Request;
-use support::{state, traffic, Impl, Sandbox};
+use support::{state, traffic, HostSettings, Impl, Sandbox};
 use twill_kernel::LinkId;
 
 fn conf(version: &str, ranges: Value) -> Value {
@@ -40,7 +40,8 @@ fn has(v: &Value, needle: &str) -> bool {
 
 #[test]
 fn dual_stack_pods_reach_the_host_and_each_other() {
-    let mut sb = Sandbox::new();
+    // Forwarding starts off, so that ptp turning it on for both families shows.
+    let mut sb = Sandbox::with_settings(&HostSettings::default().forwarding(false));
     let (mut a, b) = (sb.pod("a"), sb.pod("b"));
     let c = sb.conf(conf("1.0.0", dual()));
     let ra = sb.twill("ptp", "ADD", "ctr-a", &a.path, &c).ok();
@@ -240,8 +241,23 @@ fn version_1_1_0_delegates_every_command_to_ipam() {
 
 #[test]
 fn ipv6_only_mtu_and_dns() {
-    let mut sb = Sandbox::new();
+    // IPv6-only ptp turns IPv6 forwarding on and leaves IPv4 forwarding as it found it, off
+    // or on; the host namespace is set up either way rather than left to what it inherits
+    // from the machine.
+    for ipv4_forwarding in ["0", "1"] {
+        let host = HostSettings::default()
+            .with("net.ipv4.ip_forward", ipv4_forwarding)
+            .with("net.ipv6.conf.all.forwarding", "0");
+        ipv6_only_mtu_and_dns_on(&host, ipv4_forwarding);
+    }
+}
+
+fn ipv6_only_mtu_and_dns_on(host: &HostSettings, ipv4_forwarding: &str) {
+    let mut sb = Sandbox::with_settings(host);
     let mut pod = sb.pod("p");
+    // The pod's interface copies its namespace's IPv4 `default`, which a new namespace
+    // copies from the machine: arp_notify starts off, so what the plugin does with it shows.
+    twill_kernel::sysctl::write_in(&pod.ns, "net/ipv4/conf/default/arp_notify", "0").unwrap();
     let mut c = conf("1.0.0", json!([[{"subnet": "fd00:2::/64"}]]));
     c["ipam"]["routes"] = json!([{"dst": "::/0"}]);
     c["mtu"] = 1400.into();
@@ -266,7 +282,11 @@ fn ipv6_only_mtu_and_dns() {
         hs["veths"][0]["addrs"],
         json!([{"addr": "fd00:2::1/128", "brd": null}])
     );
-    assert_eq!(hs["ip_forward"], "0", "no IPv4 address, no IPv4 forwarding");
+    assert_eq!(
+        hs["ip_forward"], ipv4_forwarding,
+        "no IPv4 address: IPv4 forwarding stays as it was"
+    );
+    assert_eq!(hs["ipv6_forwarding"], "1");
     // No duplicate address detection to wait for: both ends answer at once.
     traffic::udp(&pod, &sb.host, ip("fd00:2::1")).unwrap();
     traffic::udp(&sb.host, &pod, ip("fd00:2::2")).unwrap();

@@ -243,10 +243,12 @@ impl World {
             ns,
             nl,
         };
-        // A host that networks pods forwards; the machine's own setting is not inherited
-        // knowledge a test may rely on.
-        node.sysctl("net/ipv4/ip_forward", "1");
-        node.sysctl("net/ipv6/conf/all/forwarding", "1");
+        // A real container host's settings (strict rp_filter, br_netfilter's calls), and
+        // forwarding on whatever TWILL_TEST_HOST_SETTINGS says: a host that networks pods
+        // forwards, and the machine's own setting is nothing a test may rely on.
+        crate::HostSettings::default()
+            .forwarding(true)
+            .apply(&node.ns);
         let dir = self.tmp.join(format!("h{n}"));
         std::fs::create_dir_all(&dir).unwrap();
         Host { node, n, addr, dir }

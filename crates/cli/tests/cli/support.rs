@@ -1,57 +1,35 @@
-//! The harness: each test gets a "host" network namespace, its own configuration, plugin,
-//! cache, state and namespace directories, and runs the real `twill` binary inside that host
-//! namespace. Everything is removed on drop, also when the test fails.
+//! The harness: each test gets a "host" network namespace (with a real host's settings), its
+//! own configuration, plugin, cache, state and namespace directories, and runs the real
+//! `twill` binary inside that host namespace. Everything is removed on drop, also when the
+//! test fails. Namespaces, host settings and plugin directories are the shared harness's
+//! (`twill-test-support`).
 //!
 //! The machine's own network namespace is never touched: `twill` and every command the tests
 //! run start in the test's host namespace (setns before exec), and the test thread itself
 //! never changes namespace.
 
-use std::os::fd::{AsFd, AsRawFd};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use twill_kernel::{NetNs, NetNsDir};
+use twill_kernel::NetNs;
+use twill_test_support::child::command_in;
+use twill_test_support::{plugins, HostSettings, Namespaces};
+
+pub use twill_test_support::files::list;
 
 /// The binary under test.
 pub const TWILL: &str = env!("CARGO_BIN_EXE_twill");
 /// The reference plugins (Debian's containernetworking-plugins).
-pub const REFERENCE_DIR: &str = "/usr/lib/cni";
+pub use twill_test_support::plugins::REFERENCE_DIR;
 /// Where each sandbox keeps its namespaces (one directory per sandbox).
 const ROOT: &str = "/run/twill-cli-tests";
 
-/// The multi-call plugin binary, built beside `twill` by a workspace build.
-pub fn twill_cni() -> PathBuf {
-    let p = Path::new(TWILL).with_file_name("twill-cni");
-    assert!(
-        p.is_file(),
-        "{} is missing: run `cargo build --workspace` first (`make unit` does)",
-        p.display()
-    );
-    p
-}
-
 /// The reference plugin directory; missing plugins fail the test.
 pub fn reference_dir() -> &'static str {
-    for p in ["bridge", "host-local", "loopback", "ptp"] {
-        assert!(
-            Path::new(REFERENCE_DIR).join(p).is_file(),
-            "{REFERENCE_DIR}/{p} is missing: run scripts/setup.sh (as root)"
-        );
-    }
+    plugins::reference_dir(&["bridge", "host-local", "loopback", "ptp"]);
     REFERENCE_DIR
-}
-
-fn require_root() {
-    // SAFETY: geteuid(2) has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    assert_eq!(
-        euid, 0,
-        "the twill CLI integration tests need root: run them as root"
-    );
 }
 
 /// What a `twill` (or other) process did.
@@ -92,53 +70,38 @@ impl Out {
 
 /// One test's world.
 pub struct Sandbox {
-    dir: NetNsDir,
     /// The host namespace `twill` runs in.
     pub host: NetNs,
     /// Temporary files: bin/, net.d/, cache/, state/.
     pub tmp: PathBuf,
     /// Plugin directory for `twill` (CNI_PATH).
     pub cni_path: String,
-    home: (u64, u64),
+    /// The sandbox's own namespace directory, which `twill` is given; last, so that it
+    /// goes after the host's descriptor.
+    nss: Namespaces,
 }
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
 
 impl Sandbox {
     pub fn new() -> Sandbox {
-        require_root();
-        let cni = twill_cni();
-        let home = NetNs::current().unwrap().identity().unwrap();
-        let id = format!(
-            "{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let dir = NetNsDir::new(Path::new(ROOT).join(&id));
-        let tmp = std::env::temp_dir().join(format!("twill-cli-test-{id}"));
+        let mut nss = Namespaces::own_dir(Path::new(ROOT));
+        let tmp = std::env::temp_dir().join(format!("twill-cli-test-{}", nss.id()));
         let _ = std::fs::remove_dir_all(&tmp);
         for sub in ["bin", "net.d"] {
             std::fs::create_dir_all(tmp.join(sub)).unwrap();
         }
-        let list = Command::new(&cni).arg("--list").output().unwrap();
-        for name in String::from_utf8_lossy(&list.stdout).split_whitespace() {
-            std::os::unix::fs::symlink(&cni, tmp.join("bin").join(name)).unwrap();
-        }
-        let host = dir.create("host").unwrap();
-        let sb = Sandbox {
+        plugins::link_plugins(&tmp.join("bin"), &plugins::all_names());
+        let host = nss.host("host", &HostSettings::default()).ns;
+        Sandbox {
             cni_path: tmp.join("bin").display().to_string(),
-            dir,
             host,
             tmp,
-            home,
-        };
-        sb.sh("ip link set lo up").ok();
-        sb
+            nss,
+        }
     }
 
     /// The directory of named namespaces (`--netns-dir`).
     pub fn netns_dir(&self) -> &Path {
-        self.dir.dir()
+        self.nss.dir().dir()
     }
 
     pub fn confdir(&self) -> PathBuf {
@@ -160,20 +123,7 @@ impl Sandbox {
 
     /// A command started inside the host namespace.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut cmd = Command::new(program);
-        let fd = self.host.as_fd().as_raw_fd();
-        // SAFETY: the closure runs in the forked child before exec and only calls setns(2),
-        // which is async-signal-safe; `fd` stays open in the parent for the whole spawn. The
-        // child, not this process, enters the test's host namespace.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        cmd
+        command_in(&self.host, program)
     }
 
     /// `twill` with this sandbox's directories and `cni_path` as CNI_PATH.
@@ -217,18 +167,18 @@ impl Sandbox {
 
     /// A pod namespace made by the test; its path.
     pub fn pod(&self, name: &str) -> PathBuf {
-        self.dir.create(name).unwrap();
-        self.dir.path(name).unwrap()
+        self.nss.dir().create(name).unwrap();
+        self.nss.dir().path(name).unwrap()
     }
 
     /// Deletes a namespace of the sandbox now.
     pub fn delete_ns(&self, name: &str) {
-        self.dir.delete(name).unwrap();
+        self.nss.dir().delete(name).unwrap();
     }
 
     /// Names in the namespace directory, the host's excepted.
     pub fn namespaces(&self) -> Vec<String> {
-        let mut names = self.dir.list().unwrap();
+        let mut names = self.nss.dir().list().unwrap();
         names.retain(|n| n != "host");
         names
     }
@@ -275,39 +225,10 @@ impl Sandbox {
     }
 }
 
-/// Names in `dir` (none when it does not exist), sorted, dot files skipped.
-pub fn list(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut v: Vec<String> = entries
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    v.sort();
-    v
-}
-
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        for name in self.dir.list().unwrap_or_default() {
-            if let Err(e) = self.dir.delete(&name) {
-                eprintln!("sandbox cleanup: {e}");
-            }
-        }
-        let c = std::ffi::CString::new(self.dir.dir().as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: umount2(2) with a valid path; the directory was made a mount point by
-        // NetNsDir. Failure (not a mount point) is fine.
-        unsafe {
-            libc::umount2(c.as_ptr(), libc::MNT_DETACH);
-        }
-        let _ = std::fs::remove_dir(self.dir.dir());
-        // The shared parent goes with the last sandbox (fails while others remain).
-        let _ = std::fs::remove_dir(ROOT);
+        // The namespaces, the host's and every one `twill` made, go when `nss` drops, right
+        // after this.
         let _ = std::fs::remove_dir_all(&self.tmp);
-        if !std::thread::panicking() {
-            let now = NetNs::current().and_then(|ns| ns.identity()).unwrap();
-            assert_eq!(now, self.home, "the test thread changed network namespace");
-        }
     }
 }

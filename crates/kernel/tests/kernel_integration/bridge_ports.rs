@@ -8,11 +8,11 @@ use twill_kernel::bridge_port::{BridgePortChange, PortState};
 use twill_kernel::link_ext::{IFF_PROMISC, OPER_UP};
 use twill_kernel::NewLink;
 
-use crate::common::{Sandbox, NS_DIR};
+use crate::common::Sandbox;
 
 /// `ip -d -j link show dev DEV` inside namespace `ns`, compact JSON text: the reference view.
-fn ip_detail(ns: &str, dev: &str) -> String {
-    let netns = format!("--net={NS_DIR}/{ns}");
+fn ip_detail(ns: &std::path::Path, dev: &str) -> String {
+    let netns = format!("--net={}", ns.display());
     let out = Command::new("nsenter")
         .args([netns.as_str(), "ip", "-d", "-j", "link", "show", "dev", dev])
         .output()
@@ -55,7 +55,7 @@ fn veth_enslaved_on_creation_with_port_options() {
     assert!(info.hairpin && info.isolated && !info.learning);
 
     // iproute2 agrees, which proves the attribute numbers.
-    let detail = ip_detail(&host.name, "vport0");
+    let detail = ip_detail(&host.path, "vport0");
     for expected in [
         r#""hairpin":true"#,
         r#""isolated":true"#,

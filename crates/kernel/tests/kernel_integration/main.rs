@@ -1,6 +1,7 @@
 //! Integration tests against the running kernel. Each test makes its own named network
-//! namespaces (`twk-<pid>-<n>`) and works only inside them; the machine's own namespace is
-//! never changed. They need root: without it they fail, they do not skip.
+//! namespaces (the shared harness's, under /run/twill-tests) and works only inside them; the
+//! machine's own namespace is never changed. They need root: without it they fail, they do
+//! not skip.
 
 // clippy.toml lets `#[test]` functions unwrap; the helpers they share (the sandbox, fixtures)
 // are test code too, where a panic is the failure report.

@@ -1,12 +1,10 @@
 //! Shared objects and the `nft` reader.
 
-use std::process::Command;
-
 use serde_json::Value as Json;
 use twill_kernel::nft::expr::Verdict;
 use twill_kernel::nft::*;
 
-use crate::common::{TestNs, NS_DIR};
+use crate::common::TestNs;
 
 pub const T: &str = "twill_t";
 
@@ -19,18 +17,7 @@ pub fn nft_json(ns: &TestNs) -> Vec<Json> {
 
 /// Runs `nft args…` inside the test namespace and returns its output.
 pub fn nft(ns: &TestNs, args: &[&str]) -> String {
-    let out = Command::new("nsenter")
-        .arg(format!("--net={NS_DIR}/{}", ns.name))
-        .arg("nft")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "nft {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    twill_test_support::nft::nft(&ns.path, args)
 }
 
 /// The objects of one kind (`"chain"`, `"set"`, `"map"`, `"rule"`, …) of the listing.

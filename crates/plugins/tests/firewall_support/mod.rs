@@ -195,15 +195,5 @@ pub fn counter(path: &Path, needles: &[&str]) -> u64 {
 
 /// Runs `nft` with `args` in the namespace at `path` (tests only: an operator's hand).
 pub fn nft(path: &Path, args: &[&str]) {
-    let out = std::process::Command::new("nsenter")
-        .arg(format!("--net={}", path.display()))
-        .arg("nft")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "nft {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    twill_test_support::nft::nft(path, args);
 }

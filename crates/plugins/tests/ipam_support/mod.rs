@@ -12,7 +12,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
@@ -25,31 +24,8 @@ pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 /// The plugin names our binary is installed under for the tests.
 const NAMES: [&str; 2] = ["host-local", "static"];
 
-/// A directory removed with its content on drop.
-#[derive(Debug)]
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNT.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("twill-plugins-{tag}-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+pub use twill_test_support::files::{names as files, reservations};
+pub use twill_test_support::TempDir;
 
 /// The test process's directory of plugin symlinks, once made.
 static BIN_DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -142,26 +118,6 @@ pub fn host_local(version: &str, data_dir: &Path, ipam: Value) -> Value {
         obj[k] = v.clone();
     }
     json!({"cniVersion": version, "name": "net", "type": "bridge", "ipam": obj})
-}
-
-/// The sorted file names of a directory (none when it does not exist).
-pub fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .map(|d| {
-            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
-/// The reservation files (named by an address) of a directory.
-pub fn reservations(dir: &Path) -> Vec<String> {
-    files(dir)
-        .into_iter()
-        .filter(|n| n.parse::<std::net::IpAddr>().is_ok())
-        .collect()
 }
 
 /// The owner index's directory inside a network directory.

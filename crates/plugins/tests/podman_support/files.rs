@@ -6,6 +6,8 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use twill_test_support::plugins;
+
 /// The multi-call binary under test.
 pub const TWILL_CNI: &str = env!("CARGO_BIN_EXE_twill-cni");
 /// busybox-static's binary: the image's only program.
@@ -160,15 +162,8 @@ volume_path = "{storage}/volumes"
 
     /// One symlink to twill-cni per name in `twill-cni --list`, and nothing else; the names.
     pub fn link_plugins(&self) -> Vec<String> {
-        let out = Command::new(TWILL_CNI).arg("--list").output().unwrap();
-        assert!(out.status.success(), "twill-cni --list failed: {out:?}");
-        let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        for name in &names {
-            symlink(TWILL_CNI, self.cni_bin().join(name)).unwrap();
-        }
+        let names = plugins::all_names();
+        plugins::link_plugins(&self.cni_bin(), &names);
         names
     }
 
@@ -204,39 +199,4 @@ volume_path = "{storage}/volumes"
     }
 }
 
-/// Names in `dir` (none when it does not exist), sorted, dot files (twill's host-local
-/// index) skipped.
-pub fn list(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut v: Vec<String> = entries
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    v.sort();
-    v
-}
-
-/// Every file (not directory) below `dir`, as paths relative to it, sorted.
-pub fn files_below(dir: &Path) -> Vec<String> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                walk(base, &p, out);
-            } else {
-                let rel = p.strip_prefix(base).unwrap_or(&p);
-                out.push(rel.display().to_string());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
+pub use twill_test_support::files::{files_below, list};

@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use twill_kernel::NetNs;
+use twill_test_support::home::Home;
+use twill_test_support::require_root;
 
 pub use command::Out;
 use files::Layout;
@@ -30,15 +31,6 @@ use namespaces::{Binds, Namespaces};
 pub const IMAGE: &str = "localhost/twill-busybox";
 /// How long one podman command may take before the test fails.
 const PODMAN_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn require_root() {
-    // SAFETY: geteuid(2) has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    assert_eq!(
-        euid, 0,
-        "the podman tests need root (namespaces, mounts, cgroups): run them as root"
-    );
-}
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -52,14 +44,14 @@ pub struct Podman {
     pub page: String,
     /// Numbers the commands' output files.
     runs: AtomicU32,
-    home: (u64, u64),
+    home: Home,
 }
 
 impl Podman {
     /// A sandbox with podman configured and the busybox image imported.
     pub fn new() -> Podman {
         require_root();
-        let home = NetNs::current().unwrap().identity().unwrap();
+        let home = Home::here();
         let id = format!(
             "{}-{}",
             std::process::id(),
@@ -235,9 +227,8 @@ impl Drop for Podman {
         });
         let left = cgroup::remove(&self.cgroup);
         let _ = std::fs::remove_dir_all(&self.files.tmp);
+        self.home.assert_still_here();
         if !std::thread::panicking() {
-            let now = NetNs::current().and_then(|ns| ns.identity()).unwrap();
-            assert_eq!(now, self.home, "the test thread changed network namespace");
             assert!(
                 survivors.is_empty(),
                 "processes survive SIGKILL: {survivors:?}"

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use twill_kernel::NetNs;
+use twill_test_support::HostSettings;
 
 /// What the private mount namespace puts where: `(test directory, machine path)` bind mounts.
 /// /dev/shm gets a fresh tmpfs instead (podman keeps its lock table there).
@@ -125,6 +126,8 @@ impl Namespaces {
             mnt_id: (meta.dev(), meta.ino()),
             mnt: mnt.into(),
         };
+        // podman's host is a test host like any other: a real host's settings.
+        HostSettings::default().apply(&ns.net);
         let mut nl = ns.net.netlink().unwrap();
         nl.link_set_up(twill_kernel::LinkId::Index(1)).unwrap();
         ns

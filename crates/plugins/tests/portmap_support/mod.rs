@@ -2,24 +2,23 @@
 //! ipMasq off; IPv4, or IPv4 and IPv6), pods on it, and an "outside" namespace joined to
 //! the host by a veth (host 198.18.0.1/24 and fd00:18::1/64, outside .2 and ::2); TCP
 //! servers in pods answering with their name and the peer address they see; the host's
-//! ruleset as `nft -j` prints it. SCTP by raw sockets is in [`sctp`].
+//! ruleset as `nft -j` prints it. TCP servers and clients and the ruleset reader are the shared
+//! harness's; SCTP by raw sockets is in [`sctp`].
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
 pub mod sctp;
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::path::Path;
-use std::process::Command;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use twill_kernel::{AddrFlags, Address, IpPrefix, LinkId, NewLink};
 
 use crate::support::{Ns, Sandbox};
+
+pub use twill_test_support::nft::ruleset;
+pub use twill_test_support::tcp::{fetch, fetch_once, ip, serve, serve_on};
 
 /// The host's address on the outside link.
 pub const HOST: &str = "198.18.0.1";
@@ -33,10 +32,6 @@ pub const OUTSIDE6: &str = "fd00:18::2";
 pub const BRIDGE: &str = "10.1.0.1";
 /// See [`BRIDGE`].
 pub const BRIDGE6: &str = "fd00:1::1";
-
-pub fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
 
 /// The bridge network's configuration: isDefaultGateway, so pods route back via the host;
 /// hairpinMode, as podman sets it, because with `br_netfilter` loaded a pod's connection to
@@ -113,77 +108,6 @@ pub fn outside(sb: &mut Sandbox) -> Ns {
     out.nl.link_set_up(LinkId::Index(oi)).unwrap();
     out.nl.link_set_up(LinkId::Index(1)).unwrap();
     out
-}
-
-/// A TCP server on port `port` of every IPv4 address in `ns`, answering each connection
-/// with `"<tag> <peer address>"`, for at most `secs` seconds.
-pub fn serve(ns: &Ns, port: u16, tag: &str, secs: u64) -> JoinHandle<()> {
-    serve_on(ns, "0.0.0.0", port, tag, secs)
-}
-
-/// [`serve`] on address `addr` (`"::"`: every IPv6 and IPv4 address; IPv4 peers are then
-/// shown as IPv4, not as mapped addresses).
-pub fn serve_on(ns: &Ns, addr: &str, port: u16, tag: &str, secs: u64) -> JoinHandle<()> {
-    let any = SocketAddr::new(ip(addr), port);
-    let listener = ns.ns.run(move || TcpListener::bind(any)).unwrap().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let tag = tag.to_owned();
-    std::thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            match listener.accept() {
-                Ok((mut s, peer)) => {
-                    let peer = peer.ip().to_canonical();
-                    let _ = s.write_all(format!("{tag} {peer}").as_bytes());
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
-            }
-        }
-    })
-}
-
-/// One connection from `ns` to `addr:port`: what the server answered.
-pub fn fetch_once(ns: &Ns, addr: &str, port: u16) -> Result<String, String> {
-    let target = SocketAddr::new(ip(addr), port);
-    let stream = ns
-        .ns
-        .run(move || TcpStream::connect_timeout(&target, Duration::from_millis(700)))
-        .map_err(|e| e.to_string())?;
-    let mut s = stream.map_err(|e| format!("connect {target} from {}: {e}", ns.name))?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).map_err(|e| e.to_string())?;
-    Ok(text)
-}
-
-/// Like [`fetch_once`], retried for a few seconds (neighbour resolution, a server thread
-/// still starting).
-pub fn fetch(ns: &Ns, addr: &str, port: u16) -> Result<String, String> {
-    let mut last = String::new();
-    for _ in 0..10 {
-        match fetch_once(ns, addr, port) {
-            Ok(t) if !t.is_empty() => return Ok(t),
-            Ok(_) => last = "empty answer".into(),
-            Err(e) => last = e,
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    Err(last)
-}
-
-/// `nft -j list ruleset` in namespace `path` (tests only: plugins never exec).
-pub fn ruleset(path: &Path) -> Value {
-    let out = Command::new("nsenter")
-        .arg(format!("--net={}", path.display()))
-        .args(["nft", "-j", "list", "ruleset"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// The elements of map or set `name` of the portmap table of `family` (`ip`, `ip6`).

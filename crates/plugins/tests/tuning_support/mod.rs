@@ -1,27 +1,28 @@
 //! The world of one tuning test: a "host" namespace and a pod namespace joined by a veth
 //! (`eth0` in the pod), a private data directory, and the plugin binaries run as real
-//! processes inside the host namespace. Everything is deleted on drop, also when the test
-//! fails; the machine's own namespace is never changed.
+//! processes inside the host namespace. The namespaces are the shared harness's (the host
+//! with a real host's settings), deleted on drop also when the test fails; the machine's own
+//! namespace is never changed.
 
 #![allow(dead_code)] // each test file uses a different part
 
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::{json, Value};
 use twill_kernel::link::LinkTunables;
-use twill_kernel::{sysctl, LinkId, NetNs, NetNsDir, Netlink, NewLink};
+use twill_kernel::{sysctl, LinkId, NetNs, Netlink, NewLink};
+use twill_test_support::child::enter_in_child;
+use twill_test_support::{HostSettings, Namespaces};
 
-/// Where the tests keep their named namespaces.
-pub const NS_DIR: &str = "/run/twill-tuning-tests";
 /// The reference plugin (Debian's containernetworking-plugins).
 pub const REFERENCE: &str = "/usr/lib/cni/tuning";
 /// The interface tuning works on, inside the pod.
 pub const IFNAME: &str = "eth0";
+/// The per-interface IPv4 sysctl the tests have tuning set; it starts at 0.
+pub const ARP_FILTER: &str = "arp_filter";
 
 /// Which implementation to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,18 +31,6 @@ pub enum Impl {
     Twill,
     /// The reference plugin.
     Reference,
-}
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-/// Fails (never skips) without root.
-pub fn require_root() {
-    // SAFETY: geteuid(2) has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    assert_eq!(
-        euid, 0,
-        "the tuning integration tests need root (CAP_SYS_ADMIN, CAP_NET_ADMIN) to create network namespaces; run them as root"
-    );
 }
 
 /// What a plugin process did.
@@ -80,9 +69,6 @@ impl Run {
 
 /// One test's namespaces, veth, directories and container ID.
 pub struct World {
-    dir: NetNsDir,
-    names: Vec<String>,
-    home: (u64, u64),
     pub host: NetNs,
     pub host_nl: Netlink,
     pub pod: NetNs,
@@ -90,44 +76,51 @@ pub struct World {
     pub pod_nl: Netlink,
     pub tmp: PathBuf,
     pub container_id: String,
+    pod_name: Option<String>,
+    /// Last, so the namespaces go after the sockets and descriptors above.
+    nss: Namespaces,
 }
 
 impl World {
     /// Fresh namespaces with `veth` in the host and `eth0` in the pod, both up.
     pub fn new() -> World {
-        require_root();
-        let home = NetNs::current().unwrap().identity().unwrap();
-        let dir = NetNsDir::unshared(NS_DIR);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let tag = format!("{}-{n}", std::process::id());
-        let (host_name, pod_name) = (format!("tth-{tag}"), format!("ttp-{tag}"));
-        let mut names = Vec::new();
-        let host = dir.create(&host_name).unwrap();
-        names.push(host_name);
-        let pod = dir.create(&pod_name).unwrap();
-        names.push(pod_name.clone());
-        let mut host_nl = host.netlink().unwrap();
-        let mut pod_nl = pod.netlink().unwrap();
+        let mut nss = Namespaces::new();
+        let tag = nss.id().to_owned();
+        let host = nss.host("host", &HostSettings::default());
+        let pod = nss.plain("pod");
+        let (mut host_nl, mut pod_nl) = (host.nl, pod.nl);
         host_nl
-            .link_add(&NewLink::veth("veth0", IFNAME).peer_netns(pod.as_fd()).up())
+            .link_add(
+                &NewLink::veth("veth0", IFNAME)
+                    .peer_netns(pod.ns.as_fd())
+                    .up(),
+            )
             .unwrap();
         pod_nl.link_set_up(IFNAME.into()).unwrap();
+        // A new namespace copies the machine's IPv4 `default` settings into its interfaces:
+        // the IPv4 sysctl the tests have tuning set starts off here, whatever the machine has,
+        // so that tuning turning it on shows.
+        sysctl::write_in(
+            &pod.ns,
+            &format!("net/ipv4/conf/{IFNAME}/{ARP_FILTER}"),
+            "0",
+        )
+        .unwrap();
         let tmp = std::env::temp_dir().join(format!("twill-tuning-test-{tag}"));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(tmp.join("bin")).unwrap();
         std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_twill-cni"), tmp.join("bin/tuning"))
             .unwrap();
         World {
-            pod_path: dir.path(&pod_name).unwrap(),
-            dir,
-            names,
-            home,
-            host,
+            pod_path: pod.path,
+            pod_name: Some(pod.name),
+            host: host.ns,
             host_nl,
-            pod,
+            pod: pod.ns,
             pod_nl,
             tmp,
             container_id: format!("cid-{tag}"),
+            nss,
         }
     }
 
@@ -197,17 +190,7 @@ impl World {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let fd = self.host.as_fd().as_raw_fd();
-        // SAFETY: the closure runs in the forked child before exec and only makes setns(2),
-        // an async-signal-safe system call, on a descriptor the parent keeps open.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        enter_in_child(&mut cmd, self.host.as_fd().try_clone_to_owned().unwrap());
         let mut child = cmd.spawn().unwrap();
         let stdin = serde_json::to_vec(config).unwrap();
         child.stdin.take().unwrap().write_all(&stdin).unwrap();
@@ -231,26 +214,15 @@ impl World {
 
     /// Deletes the pod's namespace (as a runtime does before a late DEL).
     pub fn delete_pod_netns(&mut self) {
-        let name = self.names.pop().unwrap();
-        self.dir.delete(&name).unwrap();
+        let name = self.pod_name.take().unwrap();
+        self.nss.delete(&name);
     }
 }
 
 impl Drop for World {
     fn drop(&mut self) {
-        for name in self.names.drain(..) {
-            if let Err(e) = self.dir.delete(&name) {
-                if !e.is_not_found() {
-                    eprintln!("cleanup: {e}");
-                }
-            }
-        }
-        self.dir.remove_if_empty();
+        // The namespaces go when `nss` drops, right after this.
         let _ = std::fs::remove_dir_all(&self.tmp);
-        if !std::thread::panicking() {
-            let now = NetNs::current().and_then(|ns| ns.identity()).unwrap();
-            assert_eq!(now, self.home, "the test thread changed network namespace");
-        }
     }
 }
 

@@ -36,7 +36,7 @@ impl Host {
                 ]
             }),
         );
-        let (ns, _) = sandbox.ns(tag);
+        let (ns, _) = sandbox.host(tag);
         Host { root, ns }
     }
 

@@ -76,7 +76,7 @@ impl Host {
         let sleeper = root.join("bin/sleeper");
         std::fs::write(&sleeper, SLEEPER).unwrap();
         std::fs::set_permissions(&sleeper, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let (ns, ns_path) = sandbox.ns(tag);
+        let (ns, ns_path) = sandbox.host(tag);
         let name = conflist["name"].as_str().unwrap().to_owned();
         Host {
             root,
@@ -125,7 +125,7 @@ impl Host {
         let config = base64::engine::general_purpose::STANDARD
             .decode(v["config"].as_str().unwrap())
             .unwrap();
-        let conf_file = self.root.join(&format!("conf/{}.conflist", self.name));
+        let conf_file = self.root.join(format!("conf/{}.conflist", self.name));
         assert_eq!(config, std::fs::read(conf_file).unwrap());
         let o = v.as_object_mut().unwrap();
         o.remove("config");

@@ -51,7 +51,7 @@ fn crash_during_add(host: &Host, cid: &str, netns: &Path, caps: Option<&Value>) 
         "--test-threads=1",
     ])
     .env("CRASH_HOST_NS", &host.ns_path)
-    .env("CRASH_ROOT", &host.root.0)
+    .env("CRASH_ROOT", host.root.path())
     .env("CRASH_NET", &host.name)
     .env("CRASH_CID", cid)
     .env("CRASH_NETNS", netns)

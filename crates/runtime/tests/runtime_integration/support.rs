@@ -1,32 +1,21 @@
-//! Shared by the integration tests: the reference plugins, the Go driver over libcni, test
-//! namespaces that play the host, and an executor that runs plugins inside one.
+//! Shared by the runtime's integration tests: the Go driver over libcni and an executor that
+//! runs plugins inside a test host namespace, on top of the shared harness
+//! (`twill-test-support`: namespaces, host settings, plugin binaries, temporary directories).
 
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use serde_json::Value;
 use twill_cni::exec::{EnvVars, Exec, ExecFailure, ExecOutput, ExitState, RealExec, StderrMode};
-use twill_kernel::{NetNs, NetNsDir};
-
-/// Where the reference plugins are installed.
-pub const REFERENCE_DIR: &str = "/usr/lib/cni";
+use twill_kernel::NetNs;
+use twill_test_support::{plugins, HostSettings, Namespaces};
 
 /// The reference plugin directory; a missing installation fails the test with instructions.
 pub fn reference_dir() -> PathBuf {
-    let dir = PathBuf::from(REFERENCE_DIR);
-    for plugin in ["host-local", "bridge", "loopback"] {
-        assert!(
-            dir.join(plugin).is_file(),
-            "{REFERENCE_DIR}/{plugin} is missing: run scripts/setup.sh (as root) to install \
-             containernetworking-plugins"
-        );
-    }
-    dir
+    plugins::reference_dir(&["host-local", "bridge", "loopback"]).to_owned()
 }
 
 /// The Go driver over libcni, built once per test run from tools/libcni-driver.
@@ -57,31 +46,6 @@ pub fn driver() -> &'static Path {
         );
         out
     })
-}
-
-/// A temporary directory removed on drop.
-#[derive(Debug)]
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("twill-rti-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    pub fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Writes `conflist` as `<dir>/<name>.conflist`.
@@ -148,23 +112,6 @@ impl DriverRun<'_> {
     }
 }
 
-/// Makes `cmd`'s child enter the namespace `ns` before it executes.
-pub fn enter_in_child(cmd: &mut Command, ns: OwnedFd) {
-    let fd = ns.as_raw_fd();
-    // SAFETY: the closure runs in the forked child before exec and calls only setns(2), which
-    // is async-signal-safe; `ns` is moved into the closure, so the descriptor stays open until
-    // the Command is dropped, after the child has started.
-    unsafe {
-        cmd.pre_exec(move || {
-            let _keep = &ns;
-            if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
 /// Runs plugins inside a test namespace: each child enters it before executing, so nothing a
 /// plugin does reaches the machine's own namespace. The environment is built by
 /// [`RealExec::command`] (inherited minus protocol variables, plus the request's).
@@ -221,56 +168,31 @@ impl Exec for NsExec {
     }
 }
 
-/// Test namespaces, deleted on drop (also when the test fails).
-pub struct Sandbox {
-    dir: NetNsDir,
-    names: Vec<String>,
-}
+/// Test namespaces, deleted on drop (also when the test fails): the shared harness's.
+#[derive(Debug, Default)]
+pub struct Sandbox(Namespaces);
 
 impl Sandbox {
     pub fn new() -> Sandbox {
-        // SAFETY: geteuid(2) has no preconditions.
-        let euid = unsafe { libc::geteuid() };
-        assert_eq!(
-            euid, 0,
-            "the runtime's namespace tests need root (CAP_SYS_ADMIN)"
-        );
-        Sandbox {
-            dir: NetNsDir::unshared("/run/twill-runtime-tests"),
-            names: Vec::new(),
-        }
+        Sandbox(Namespaces::new())
     }
 
-    /// A fresh namespace and its path.
+    /// A namespace playing a host, with a real host's settings, and its path.
+    pub fn host(&mut self, tag: &str) -> (NetNs, PathBuf) {
+        let ns = self.0.host(tag, &HostSettings::default());
+        (ns.ns, ns.path)
+    }
+
+    /// A fresh container namespace and its path.
     pub fn ns(&mut self, tag: &str) -> (NetNs, PathBuf) {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "twr-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        let ns = self.dir.create(&name).unwrap();
-        self.names.push(name.clone());
-        (ns, self.dir.path(&name).unwrap())
+        let ns = self.0.plain(tag);
+        (ns.ns, ns.path)
     }
-}
 
-impl Sandbox {
     /// Deletes the namespace at `path` now, as when a container is gone (it lives on while
     /// a descriptor of it is open: drop the `NetNs` first).
     pub fn remove(&mut self, path: &Path) {
-        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        self.dir.delete(&name).unwrap();
-        self.names.retain(|n| *n != name);
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        for name in self.names.drain(..) {
-            let _ = self.dir.delete(&name);
-        }
-        self.dir.remove_if_empty();
+        self.0.delete(path.file_name().unwrap().to_str().unwrap());
     }
 }
 
@@ -290,51 +212,6 @@ pub fn allocations(data_dir: &Path, net: &str) -> Vec<String> {
     names
 }
 
-/// Runs `program args` inside `ns` (not the machine's own namespace); its stdout. A failure
-/// fails the test, naming what to install when the program is missing.
-pub fn in_ns(ns: &NetNs, program: &str, args: &[&str]) -> String {
-    let mut cmd = Command::new(program);
-    cmd.args(args);
-    enter_in_child(&mut cmd, ns.as_fd().try_clone_to_owned().unwrap());
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} ({e}): run scripts/setup.sh (as root)"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Our multi-call plugin binary, `twill-cni`, built beside the test executable (`cargo test
-/// --workspace` builds it for the plugin crate's tests); built here when it is missing.
-pub fn twill_cni() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            // <target>/<profile>/deps/<this test> -> <target>/<profile>/twill-cni
-            let exe = std::env::current_exe().unwrap();
-            let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
-            let bin = profile_dir.join("twill-cni");
-            if !bin.is_file() {
-                let profile = match profile_dir.file_name().unwrap().to_str().unwrap() {
-                    "debug" => "dev".to_owned(),
-                    other => other.to_owned(),
-                };
-                let status = Command::new(env!("CARGO"))
-                    .args(["build", "-q", "-p", "twill-plugins", "--bin", "twill-cni"])
-                    .args(["--profile", &profile])
-                    .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
-                    .current_dir(env!("CARGO_MANIFEST_DIR"))
-                    .status()
-                    .unwrap();
-                assert!(
-                    status.success() && bin.is_file(),
-                    "cannot build twill-cni: run `cargo build -p twill-plugins`"
-                );
-            }
-            bin
-        })
-        .clone()
-}
+pub use twill_test_support::child::{enter_in_child, in_ns};
+pub use twill_test_support::plugins::twill_cni;
+pub use twill_test_support::TempDir;

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::Ns;
+use crate::ns::Ns;
 
 /// Sends datagrams from a socket in `from` to a socket bound to `dst` in `to` until one
 /// arrives, within a few seconds (IPv6 addresses may still be finishing duplicate address
