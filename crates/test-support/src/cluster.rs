@@ -164,12 +164,36 @@ impl Cluster {
 
     /// Attaches a new pod to host `i` through twill's CLI and the stock conflist.
     pub fn pod(&mut self, i: usize, name: &str) -> Pod {
+        self.attach(i, name, false)
+    }
+
+    /// Attaches a new pod to host `i` through the reference runtime (Go's libcni driving
+    /// twill's plugins) and the stock conflist.
+    pub fn pod_libcni(&mut self, i: usize, name: &str) -> Pod {
+        self.attach(i, name, true)
+    }
+
+    fn attach(&mut self, i: usize, name: &str, libcni: bool) -> Pod {
         let node = self.world.pod(name);
         let id = format!("{}-{name}", std::process::id());
-        let mut c = self.hosts[i].node.command(binary("twill"));
-        c.args(["add", "cbr0"])
-            .arg(&node.path)
-            .args(["--container-id", &id]);
+        let mut c = if libcni {
+            let h = &self.hosts[i];
+            let mut c = h.node.command(crate::libcni::driver());
+            c.arg("add")
+                .arg(h.dir.join("net.d"))
+                .args(["cbr0", &id])
+                .arg(&node.path)
+                .arg("eth0")
+                .env("DRIVER_CNI_PATH", &self.bin)
+                .env("DRIVER_CACHE_DIR", h.dir.join("libcni-cache"));
+            c
+        } else {
+            let mut c = self.hosts[i].node.command(binary("twill"));
+            c.args(["add", "cbr0"])
+                .arg(&node.path)
+                .args(["--container-id", &id]);
+            c
+        };
         self.cni_env(i, &mut c);
         let out = c.output().unwrap();
         assert!(

@@ -36,6 +36,7 @@ pub mod etcd;
 pub mod files;
 pub mod home;
 pub mod host_settings;
+pub mod libcni;
 pub mod multihost;
 pub mod namespaces;
 pub mod nft;

@@ -98,6 +98,17 @@ fn pod_traffic_leaving_the_cluster_is_masqueraded_and_pod_to_pod_is_not() {
 }
 
 #[test]
+fn a_pod_attached_by_the_reference_libcni_talks_to_one_attached_by_twill() {
+    let mut c = Cluster::new(2, VXLAN);
+    c.start_all(&[]);
+    let a = c.pod(0, "a");
+    let r = c.pod_libcni(1, "r");
+    assert!(r.ip.to_string().starts_with("10.244."), "{}", r.ip);
+    assert!(a.node.ping(&r.ip.to_string(), 10));
+    assert!(r.node.ping(&a.ip.to_string(), 10));
+}
+
+#[test]
 fn dual_stack_pods_talk_over_one_vtep() {
     let mut c = Cluster::new(
         2,

@@ -6,7 +6,6 @@ use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
 use serde_json::Value;
 use twill_cni::exec::{EnvVars, Exec, ExecFailure, ExecOutput, ExitState, RealExec, StderrMode};
@@ -18,34 +17,9 @@ pub fn reference_dir() -> PathBuf {
     plugins::reference_dir(&["host-local", "bridge", "loopback"]).to_owned()
 }
 
-/// The Go driver over libcni, built once per test run from tools/libcni-driver.
+/// The Go driver over libcni (built once per test process by the shared harness).
 pub fn driver() -> &'static Path {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/libcni-driver");
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("libcni-driver");
-        let built = Command::new("go")
-            .args(["build", "-o"])
-            .arg(&out)
-            .arg(".")
-            .current_dir(&src)
-            .env("GOPATH", "/usr/share/gocode")
-            .env("GO111MODULE", "off")
-            .env("GOFLAGS", "")
-            .env(
-                "GOCACHE",
-                Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-cache"),
-            )
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run go ({e}): run scripts/setup.sh (as root)"));
-        assert!(
-            built.status.success(),
-            "building tools/libcni-driver failed (run scripts/setup.sh for golang-go and \
-             golang-github-appc-cni-dev): {}",
-            String::from_utf8_lossy(&built.stderr)
-        );
-        out
-    })
+    twill_test_support::libcni::driver()
 }
 
 /// Writes `conflist` as `<dir>/<name>.conflist`.
