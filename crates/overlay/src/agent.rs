@@ -94,8 +94,7 @@ where
                 return v;
             }
             Err(e) => {
-                status.lock().last_error = Some(e.clone());
-                t.fail(&e);
+                status.failed(&mut t, &e);
                 tokio::time::sleep(wait).await;
                 wait = backoff(wait);
             }
@@ -130,8 +129,7 @@ async fn load_config<S: Store>(store: &mut S, opts: &Options, status: &Shared) -
                     return c;
                 }
                 Err(e) => {
-                    status.lock().last_error = Some(e.to_string());
-                    bad.fail(&e);
+                    status.failed(&mut bad, &e);
                 }
             }
         }
@@ -218,14 +216,12 @@ async fn serve<S: Store>(
                 break a;
             }
             Err(e @ AcquireError::OutOfSubnets { .. }) => {
-                status.lock().last_error = Some(e.to_string());
-                out_of_subnets.fail(&e);
+                status.failed(&mut out_of_subnets, &e);
                 // A node leaving frees a subnet: look again, slowly.
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
             Err(e) => {
-                status.lock().last_error = Some(e.to_string());
-                out_of_subnets.fail(&e);
+                status.failed(&mut out_of_subnets, &e);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }

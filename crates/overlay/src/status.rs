@@ -58,6 +58,12 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Records a failure as the last error and reports it through `throttle`.
+    pub fn failed(&self, throttle: &mut crate::log::Throttle, e: &dyn std::fmt::Display) {
+        self.lock().last_error = Some(e.to_string());
+        throttle.fail(e);
+    }
+
     /// Records a reconcile.
     pub fn reconciled(&self, took: Duration, applied: usize, errors: &[String], objects: usize) {
         let mut s = self.lock();
