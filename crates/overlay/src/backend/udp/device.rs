@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use twill_kernel::tun::TunOptions;
 use twill_kernel::{tun, AddrFlags, Address, IpFamily, IpPrefix, LinkId, Netlink};
 
 use super::error::UdpError;
@@ -102,10 +103,14 @@ impl Device {
         let mut nl = Netlink::open().map_err(err)?;
         let mtu = mtu(cfg, &mut nl)?;
         // Multi-queue even with one lane, so lanes can be added without recreating it.
-        let first = tun::create(&name, true).map_err(err)?;
+        let options = TunOptions {
+            multi_queue: true,
+            vnet_hdr: false,
+        };
+        let first = tun::create(&name, options).map_err(err)?;
         let mut queues = vec![first];
         for _ in 1..lanes.max(1) {
-            queues.push(tun::attach_queue(&name).map_err(err)?);
+            queues.push(tun::attach_queue(&name, options).map_err(err)?);
         }
         for q in &queues {
             use std::os::fd::AsFd;
