@@ -85,8 +85,38 @@ pub fn attach_queue(name: &str, options: TunOptions) -> Result<OwnedFd> {
 /// What the reader of a queue can take from the kernel (`TUN_F_*` for `TUNSETOFFLOAD`):
 /// each flag the kernel accepts becomes a feature of the device, so the stack stops doing
 /// that work before handing packets over.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Offloads(u32);
+
+impl std::fmt::Debug for Offloads {
+    /// The flags by name (`CSUM|TSO4|TSO6`), unknown bits in hex, `NONE` for none.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const NAMES: [(Offloads, &str); 6] = [
+            (Offloads::CSUM, "CSUM"),
+            (Offloads::TSO4, "TSO4"),
+            (Offloads::TSO6, "TSO6"),
+            (Offloads::TSO_ECN, "TSO_ECN"),
+            (Offloads::USO4, "USO4"),
+            (Offloads::USO6, "USO6"),
+        ];
+        if self.0 == 0 {
+            return f.write_str("NONE");
+        }
+        let mut rest = *self;
+        let mut sep = "";
+        for (flag, name) in NAMES {
+            if self.contains(flag) {
+                write!(f, "{sep}{name}")?;
+                sep = "|";
+                rest = rest.without(flag);
+            }
+        }
+        if rest.0 != 0 {
+            write!(f, "{sep}{:#x}", rest.0)?;
+        }
+        Ok(())
+    }
+}
 
 impl Offloads {
     /// None: every packet arrives whole and checksummed.
@@ -260,6 +290,9 @@ mod tests {
         assert!(tso.contains(Offloads::TSO4 | Offloads::CSUM));
         assert!(!tso.contains(Offloads::USO4));
         assert_eq!(tso.without(Offloads::TSO6 | Offloads::USO6).bits(), 0x03);
+        assert_eq!(format!("{tso:?}"), "CSUM|TSO4|TSO6");
+        assert_eq!(format!("{:?}", Offloads::NONE), "NONE");
+        assert_eq!(format!("{:?}", Offloads::from_bits(0x401)), "CSUM|0x400");
     }
 
     #[test]
