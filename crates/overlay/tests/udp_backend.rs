@@ -172,7 +172,11 @@ fn ping_crosses_between_the_nodes_and_is_counted() {
 /// Streams `len` bytes from A's pod address to an echo server on B's and back, and
 /// returns what came back and what was sent, as FNV-1a hashes and lengths.
 fn echo(a: &Node, b: &Node, port: u16, len: usize) -> ((usize, u64), (usize, u64)) {
-    let listen = SocketAddr::new(b.pod(), port);
+    echo_to(a, b, SocketAddr::new(b.pod(), port), len)
+}
+
+/// [`echo`] to `listen`, one of B's addresses.
+fn echo_to(a: &Node, b: &Node, listen: SocketAddr, len: usize) -> ((usize, u64), (usize, u64)) {
     let listener =
         b.ns.run(move || TcpListener::bind(listen))
             .unwrap()
@@ -443,6 +447,10 @@ fn dual_stack_carries_ipv6_pod_traffic_over_the_ipv4_underlay() {
     // IPv4 keeps working beside it.
     assert!(ping(&a, b.pod()).status.success());
     wait_stats(&ub, "B received both families", |s| s.rx_packets >= 6);
+    // A TCP stream over IPv6: TSO6 super-packets cut and merged again.
+    let listen = SocketAddr::new(ip("fd00:244:0:2::"), 7003);
+    let (back, sent) = echo_to(&a, &b, listen, 8 << 20);
+    assert_eq!(back, sent, "the echoed IPv6 stream differs");
 }
 
 #[test]
