@@ -1,18 +1,15 @@
-//! The storage of one batched system call: BATCH packet slots with the message headers,
-//! iovecs, socket addresses and control messages that `recvmmsg`/`sendmmsg` point into.
+//! The storage of one `recvmmsg`: BATCH datagram slots with the message headers, iovecs,
+//! socket addresses and control messages the call points into, and what the two batched
+//! calls share (`send.rs` holds the sending side).
 //!
-//! Segmentation offload happens here. On send, a run of packets to the same peer of one
-//! size (the last may be shorter) — what a bulk TCP flow produces — becomes one message
-//! with a `UDP_SEGMENT` control message: the kernel builds one large datagram and splits
-//! it as late as possible (on the NIC, or never on a veth), instead of running the UDP/IP
-//! output path once per packet. On receive, `UDP_GRO` hands us such coalesced datagrams
-//! whole, with the segment size in a control message, and [`RecvBatch::datagram`] splits
-//! them back into packets.
+//! With `UDP_GRO` the kernel hands us coalesced datagrams whole — what a peer sent as one
+//! segmented message — with the segment size in a control message, and
+//! [`Datagram::ranges`] splits them back into packets.
 
 use std::mem;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-/// Datagrams per `recvmmsg`/`sendmmsg` (and TUN reads gathered per `sendmmsg`).
+/// Datagrams per `recvmmsg` (and TUN reads gathered per batch of sends).
 pub(super) const BATCH: usize = 64;
 
 /// Room for one datagram: the largest UDP payload, which a coalesced (GRO) datagram can
@@ -24,12 +21,9 @@ pub(super) const SLOT: usize = 65536;
 pub(super) const UDP_SEGMENT: libc::c_int = 103;
 pub(super) const UDP_GRO: libc::c_int = 104;
 
-/// The most payload one segmented send may carry: an IPv4 datagram's limit.
-const GSO_MAX_BYTES: usize = 65535 - 20 - 8;
-
 /// Control buffer per message, in u64 words so that it is aligned for `cmsghdr`: room for
 /// one control message with an int (`CMSG_SPACE(4)` is 24 bytes on 64-bit Linux).
-const CONTROL_WORDS: usize = 4;
+pub(super) const CONTROL_WORDS: usize = 4;
 
 fn control_len() -> usize {
     CONTROL_WORDS * mem::size_of::<u64>()
@@ -37,7 +31,7 @@ fn control_len() -> usize {
 
 /// A message header pointing at `name` and `iovlen` iovecs from `iov`. Pointers are set
 /// again before every call rather than once, so they can never be stale.
-fn header(
+pub(super) fn header(
     name: &mut libc::sockaddr_storage,
     name_len: libc::socklen_t,
     iov: &mut libc::iovec,
@@ -58,7 +52,7 @@ fn header(
 }
 
 /// One contiguous buffer of BATCH slots and an iovec per slot.
-fn slots() -> (Vec<u8>, Vec<libc::iovec>) {
+pub(super) fn slots() -> (Vec<u8>, Vec<libc::iovec>) {
     let buf = vec![0u8; BATCH * SLOT];
     let iovs = (0..BATCH)
         .map(|_| libc::iovec {
@@ -101,13 +95,25 @@ pub(super) struct Datagram<'a> {
     pub truncated: bool,
     /// The segment size if the kernel coalesced several datagrams.
     pub segment: Option<usize>,
+    /// Where the payload starts in [`RecvBatch::buffer`].
+    pub offset: usize,
 }
 
 impl Datagram<'_> {
     /// The packets the datagram carries.
+    #[cfg(test)]
     pub fn packets(&self) -> std::slice::Chunks<'_, u8> {
         let size = self.segment.filter(|&s| s > 0).unwrap_or(SLOT);
         self.payload.chunks(size)
+    }
+
+    /// Where the packets the datagram carries are in [`RecvBatch::buffer`].
+    pub fn ranges(&self) -> impl Iterator<Item = std::ops::Range<usize>> {
+        let size = self.segment.filter(|&s| s > 0).unwrap_or(SLOT);
+        let (offset, len) = (self.offset, self.payload.len());
+        (0..len)
+            .step_by(size)
+            .map(move |at| offset + at..offset + (at + size).min(len))
     }
 }
 
@@ -177,7 +183,13 @@ impl RecvBatch {
             payload,
             truncated: r.truncated,
             segment: r.segment,
+            offset: start,
         })
+    }
+
+    /// The whole receive buffer, which [`Datagram::ranges`] index.
+    pub fn buffer(&self) -> &[u8] {
+        &self.buf
     }
 }
 
@@ -208,184 +220,6 @@ fn gro_segment(msg: &libc::msghdr) -> Option<usize> {
         c = unsafe { libc::CMSG_NXTHDR(msg, c) };
     }
     None
-}
-
-/// Storage for one `sendmmsg`: packets read from the TUN device, each with its peer.
-pub(super) struct SendBatch {
-    buf: Vec<u8>,
-    lens: Vec<usize>,
-    dests: Vec<SocketAddr>,
-    names: Vec<libc::sockaddr_storage>,
-    name_lens: Vec<libc::socklen_t>,
-    iovs: Vec<libc::iovec>,
-    controls: Vec<[u64; CONTROL_WORDS]>,
-    pub(super) hdrs: Vec<libc::mmsghdr>,
-    /// Per prepared message: (first packet, packets, bytes).
-    pub(super) messages: Vec<(usize, usize, usize)>,
-    /// How many slots hold a packet ready to send.
-    len: usize,
-}
-
-impl std::fmt::Debug for SendBatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SendBatch").field("len", &self.len).finish()
-    }
-}
-
-impl SendBatch {
-    pub fn new() -> SendBatch {
-        let (buf, iovs) = slots();
-        let unspec = SocketAddr::from(([0, 0, 0, 0], 0));
-        SendBatch {
-            buf,
-            lens: vec![0; BATCH],
-            dests: vec![unspec; BATCH],
-            // SAFETY: sockaddr_storage and mmsghdr are plain old data; all-zero is valid.
-            names: vec![unsafe { mem::zeroed() }; BATCH],
-            name_lens: vec![0; BATCH],
-            iovs,
-            controls: vec![[0; CONTROL_WORDS]; BATCH],
-            // SAFETY: as above.
-            hdrs: vec![unsafe { mem::zeroed() }; BATCH],
-            messages: Vec::with_capacity(BATCH),
-            len: 0,
-        }
-    }
-
-    /// Packets ready to send.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether every slot holds a packet.
-    pub fn is_full(&self) -> bool {
-        self.len >= BATCH
-    }
-
-    /// Empties the batch.
-    pub fn clear(&mut self) {
-        self.len = 0;
-    }
-
-    /// The next free slot, to read a packet into; `None` when the batch is full.
-    pub fn next_slot(&mut self) -> Option<&mut [u8]> {
-        let start = self.len.checked_mul(SLOT)?;
-        self.buf.get_mut(start..start.checked_add(SLOT)?)
-    }
-
-    /// The first `len` bytes of the next free slot (the packet just read into it).
-    pub fn next_packet(&self, len: usize) -> Option<&[u8]> {
-        let start = self.len.checked_mul(SLOT)?;
-        self.buf.get(start..start.checked_add(len.min(SLOT))?)
-    }
-
-    /// Commits the packet of `len` bytes in the next free slot, to be sent to `to`.
-    pub fn push(&mut self, len: usize, to: SocketAddr) {
-        let i = self.len;
-        if let (Some(l), Some(d)) = (self.lens.get_mut(i), self.dests.get_mut(i)) {
-            *l = len.min(SLOT);
-            *d = to;
-            self.len += 1;
-        }
-    }
-
-    /// Builds the messages for packets `from..`: one per packet, or with `gso`, one per
-    /// run of packets to one peer that the kernel can segment. Returns how many.
-    pub(super) fn prepare(&mut self, from: usize, gso: bool) -> usize {
-        self.messages.clear();
-        let mut i = from;
-        while i < self.len {
-            let first = i;
-            let Some((&size, &to)) = self.lens.get(i).zip(self.dests.get(i)) else {
-                break;
-            };
-            let mut total = size;
-            i += 1;
-            if gso && size > 0 {
-                // Equal sizes to one peer; a shorter packet may end the run.
-                while let Some((&len, &dest)) = self.lens.get(i).zip(self.dests.get(i)) {
-                    if i >= self.len || dest != to || len > size || total + len > GSO_MAX_BYTES {
-                        break;
-                    }
-                    total += len;
-                    i += 1;
-                    if len < size {
-                        break;
-                    }
-                }
-            }
-            self.messages.push((first, i - first, total));
-        }
-        self.headers(gso)
-    }
-
-    fn headers(&mut self, gso: bool) -> usize {
-        let base = self.buf.as_mut_ptr();
-        for (i, (iov, &len)) in self.iovs.iter_mut().zip(&self.lens).enumerate() {
-            iov.iov_base = base.wrapping_add(i * SLOT).cast();
-            iov.iov_len = len;
-        }
-        let mut n = 0;
-        for (m, &(first, count, _)) in self.messages.iter().enumerate() {
-            let (
-                Some(h),
-                Some(control),
-                Some(name),
-                Some(name_len),
-                Some(iov),
-                Some(&to),
-                Some(&size),
-            ) = (
-                self.hdrs.get_mut(m),
-                self.controls.get_mut(m),
-                self.names.get_mut(m),
-                self.name_lens.get_mut(m),
-                self.iovs.get_mut(first),
-                self.dests.get(first),
-                self.lens.get(first),
-            )
-            else {
-                break;
-            };
-            (*name, *name_len) = sockaddr(to);
-            let control = match (gso && count > 1, u16::try_from(size)) {
-                (true, Ok(size)) => {
-                    let len = encode_segment(control, size);
-                    Some((control, len))
-                }
-                _ => None,
-            };
-            // The iovecs of a run are consecutive, so the first one's address and the
-            // count describe the whole run.
-            *h = header(name, *name_len, iov, count, control);
-            n += 1;
-        }
-        n
-    }
-}
-
-/// Writes a `UDP_SEGMENT` control message for segments of `size` bytes; returns its
-/// length.
-fn encode_segment(control: &mut [u64; CONTROL_WORDS], size: u16) -> usize {
-    // SAFETY: pure arithmetic.
-    let (space, len) = unsafe {
-        (
-            libc::CMSG_SPACE(mem::size_of::<u16>() as _) as usize,
-            libc::CMSG_LEN(mem::size_of::<u16>() as _),
-        )
-    };
-    let c = control.as_mut_ptr().cast::<libc::cmsghdr>();
-    // SAFETY: `control` is 8-byte aligned and CONTROL_WORDS * 8 = 32 bytes, more than
-    // CMSG_SPACE(2) (24 on 64-bit Linux, 16 on 32-bit), so the header and the u16 after
-    // it fit; cmsghdr is plain old data and all-zero is valid before we set its fields.
-    unsafe {
-        c.write(mem::zeroed());
-        (*c).cmsg_len = len as _;
-        (*c).cmsg_level = libc::SOL_UDP;
-        (*c).cmsg_type = UDP_SEGMENT;
-        libc::CMSG_DATA(c).cast::<u16>().write_unaligned(size);
-    }
-    space
 }
 
 /// `addr` as a C socket address and its length.
@@ -466,48 +300,6 @@ mod tests {
         assert_eq!(ip_of(&unspec), None);
     }
 
-    fn batch_of(packets: &[(usize, &str)]) -> SendBatch {
-        let mut b = SendBatch::new();
-        for &(len, to) in packets {
-            b.next_slot().unwrap();
-            b.push(len, to.parse().unwrap());
-        }
-        b
-    }
-
-    #[test]
-    fn runs_to_one_peer_of_one_size_become_one_segmented_message() {
-        let (p, q) = ("198.18.0.2:8285", "198.18.0.3:8285");
-        let mut b = batch_of(&[
-            (1400, p),
-            (1400, p),
-            (900, p), // shorter: ends the run
-            (1400, p),
-            (1400, q), // another peer
-            (1400, q),
-            (1500, q), // longer: a new run
-            (100, q),
-        ]);
-        assert_eq!(b.prepare(0, true), 4);
-        assert_eq!(
-            b.messages,
-            [(0, 3, 3700), (3, 1, 1400), (4, 2, 2800), (6, 2, 1600)]
-        );
-        // Resuming after a refused message, and without offload: one packet each.
-        assert_eq!(b.prepare(5, true), 2);
-        assert_eq!(b.messages, [(5, 1, 1400), (6, 2, 1600)]);
-        assert_eq!(b.prepare(0, false), 8);
-        assert!(b.messages.iter().all(|&(_, n, _)| n == 1));
-    }
-
-    #[test]
-    fn a_segmented_message_stays_within_one_datagram() {
-        let packets = vec![(1400, "198.18.0.2:8285"); 50];
-        let mut b = batch_of(&packets);
-        assert_eq!(b.prepare(0, true), 2);
-        assert_eq!(b.messages, [(0, 46, 46 * 1400), (46, 4, 4 * 1400)]);
-    }
-
     #[test]
     fn coalesced_datagrams_split_into_their_segments() {
         let payload = [7u8; 1000];
@@ -516,11 +308,17 @@ mod tests {
             payload: &payload,
             truncated: false,
             segment: Some(300),
+            offset: 5000,
         };
         let sizes: Vec<usize> = d.packets().map(<[u8]>::len).collect();
         assert_eq!(sizes, [300, 300, 300, 100]);
+        let ranges: Vec<_> = d.ranges().collect();
+        assert_eq!(ranges, [5000..5300, 5300..5600, 5600..5900, 5900..6000]);
+        let empty = Datagram { payload: &[], ..d };
+        assert_eq!(empty.ranges().count(), 0);
         let whole = Datagram { segment: None, ..d };
         assert_eq!(whole.packets().count(), 1);
+        assert_eq!(whole.ranges().collect::<Vec<_>>(), vec![5000..6000; 1]);
         let zero = Datagram {
             segment: Some(0),
             ..d

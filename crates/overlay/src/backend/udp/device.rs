@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use twill_kernel::tun::{vnet::VNET_HDR_LEN, Offloads, TunOptions};
 use twill_kernel::{tun, AddrFlags, Address, IpFamily, IpPrefix, LinkId, Netlink};
 
 use super::error::UdpError;
@@ -30,6 +31,52 @@ pub(super) struct Device {
     index: u32,
     queues: Vec<Arc<File>>,
     nl: Netlink,
+    /// Whether every packet on the queues has a `virtio_net_hdr` in front.
+    pub vnet_hdr: bool,
+    /// The offloads the kernel accepted.
+    pub offloads: Offloads,
+}
+
+/// Every offload the data path can use.
+pub(super) const ALL_OFFLOADS: Offloads = LADDER[0];
+
+/// The offloads to ask for, most first. The kernel takes a set whole or refuses it with
+/// EINVAL (USO before Linux 6.2), so each refusal drops what is newest.
+const LADDER: [Offloads; 4] = [
+    Offloads::CSUM
+        .with(Offloads::TSO4)
+        .with(Offloads::TSO6)
+        .with(Offloads::TSO_ECN)
+        .with(Offloads::USO4)
+        .with(Offloads::USO6),
+    Offloads::CSUM
+        .with(Offloads::TSO4)
+        .with(Offloads::TSO6)
+        .with(Offloads::TSO_ECN),
+    Offloads::CSUM.with(Offloads::TSO4).with(Offloads::TSO6),
+    Offloads::CSUM,
+];
+
+/// Sets the most offloads (within `wanted`) that `set` accepts and returns them; none
+/// if it accepts nothing, in which case the device hands over whole, checksummed packets
+/// and the data path works as without vnet headers, packet by packet.
+pub(super) fn negotiate<E>(
+    wanted: Offloads,
+    mut set: impl FnMut(Offloads) -> Result<(), E>,
+) -> Offloads {
+    let mut tried = Vec::with_capacity(LADDER.len());
+    for rung in LADDER {
+        let o = rung.intersect(wanted);
+        if o == Offloads::NONE || tried.contains(&o) {
+            continue;
+        }
+        tried.push(o);
+        if set(o).is_ok() {
+            return o;
+        }
+    }
+    let _ = set(Offloads::NONE);
+    Offloads::NONE
 }
 
 /// The addresses the device gets: each own subnet's first address with the length of the
@@ -92,7 +139,7 @@ impl Device {
     /// Creates the device with `lanes` queues, sets its MTU and addresses, and brings it
     /// up, all in the calling thread's namespace. On failure the descriptors close and the
     /// device disappears with them.
-    pub fn create(cfg: &UdpConfig, lanes: usize) -> Result<Device, UdpError> {
+    pub fn create(cfg: &UdpConfig, lanes: usize, wanted: Offloads) -> Result<Device, UdpError> {
         let addrs = addresses(&cfg.own, &cfg.networks)?;
         let name = cfg.tun_name.clone();
         let err = |error| UdpError::Device {
@@ -102,13 +149,33 @@ impl Device {
         let mut nl = Netlink::open().map_err(err)?;
         let mtu = mtu(cfg, &mut nl)?;
         // Multi-queue even with one lane, so lanes can be added without recreating it.
-        let first = tun::create(&name, true).map_err(err)?;
+        // vnet headers unless nothing is wanted of them or the kernel refuses them.
+        let mut options = TunOptions {
+            multi_queue: true,
+            vnet_hdr: wanted != Offloads::NONE,
+        };
+        let first = match tun::create(&name, options) {
+            Err(e) if options.vnet_hdr && e.errno().map(|e| e.raw()) == Some(libc::EINVAL) => {
+                options.vnet_hdr = false;
+                tun::create(&name, options)
+            }
+            other => other,
+        }
+        .map_err(err)?;
         let mut queues = vec![first];
         for _ in 1..lanes.max(1) {
-            queues.push(tun::attach_queue(&name).map_err(err)?);
+            queues.push(tun::attach_queue(&name, options).map_err(err)?);
+        }
+        use std::os::fd::AsFd;
+        let mut offloads = Offloads::NONE;
+        if let (true, Some(q)) = (options.vnet_hdr, queues.first()) {
+            for q in &queues {
+                tun::set_vnet_hdr_len(q.as_fd(), VNET_HDR_LEN).map_err(err)?;
+            }
+            // The offloads are the device's features, set once for all queues.
+            offloads = negotiate(wanted, |o| tun::set_offloads(q.as_fd(), o));
         }
         for q in &queues {
-            use std::os::fd::AsFd;
             // Non-blocking reads let a thread gather a batch until EAGAIN; it polls only
             // when the queue is empty.
             tun::set_nonblocking(q.as_fd(), true).map_err(err)?;
@@ -140,6 +207,8 @@ impl Device {
             index,
             queues,
             nl,
+            vnet_hdr: options.vnet_hdr,
+            offloads,
         })
     }
 
@@ -168,5 +237,61 @@ impl Device {
                 _ => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kernel that accepts only sets within `known`, recording what was asked.
+    fn kernel(
+        known: Offloads,
+        asked: &mut Vec<Offloads>,
+    ) -> impl FnMut(Offloads) -> Result<(), ()> + '_ {
+        move |o| {
+            asked.push(o);
+            if known.contains(o) {
+                Ok(())
+            } else {
+                Err(())
+            }
+        }
+    }
+
+    #[test]
+    fn the_most_the_kernel_accepts_is_taken() {
+        let all = LADDER[0];
+        let mut asked = Vec::new();
+        assert_eq!(negotiate(all, kernel(all, &mut asked)), all);
+        assert_eq!(asked, [all]);
+        // No USO (Linux < 6.2): the TSO set.
+        let mut asked = Vec::new();
+        assert_eq!(negotiate(all, kernel(LADDER[1], &mut asked)), LADDER[1]);
+        assert_eq!(asked.len(), 2);
+        // Nothing at all: asked down to checksums, then none.
+        let mut asked = Vec::new();
+        assert_eq!(
+            negotiate(all, kernel(Offloads::NONE, &mut asked)),
+            Offloads::NONE
+        );
+        assert_eq!(
+            asked,
+            [LADDER[0], LADDER[1], LADDER[2], LADDER[3], Offloads::NONE]
+        );
+    }
+
+    #[test]
+    fn nothing_beyond_what_is_wanted_is_asked_for() {
+        let tso4 = Offloads::CSUM.with(Offloads::TSO4);
+        let mut asked = Vec::new();
+        assert_eq!(negotiate(tso4, kernel(LADDER[0], &mut asked)), tso4);
+        assert_eq!(asked, [tso4]);
+        let mut asked = Vec::new();
+        assert_eq!(
+            negotiate(Offloads::NONE, kernel(LADDER[0], &mut asked)),
+            Offloads::NONE
+        );
+        assert_eq!(asked, [Offloads::NONE]);
     }
 }

@@ -1,27 +1,35 @@
 //! The forwarding loops. Each lane has a TUN queue and a UDP socket, and two threads:
 //!
-//! * **TUN → UDP** reads packets from the queue without blocking until it runs dry or has
-//!   [`BATCH`], looks each destination up in the peer table, and sends the batch with one
-//!   `sendmmsg`. It polls only when the first read of a batch finds the queue empty.
-//! * **UDP → TUN** takes up to [`BATCH`] datagrams per `recvmmsg`, drops those from
-//!   unknown senders or for destinations outside our subnets, and writes the rest to the
-//!   queue, one `write` per packet (a TUN device has no batched write without vnet headers).
+//! * **TUN → UDP** reads packets from the queue without blocking until it runs dry, has
+//!   read [`BATCH`] or its arena is full, looks each destination up in the peer table,
+//!   cuts super-packets into wire packets (`tso.rs`), and sends the batch with as few
+//!   `sendmmsg` calls as it takes. It polls only when the first read of a batch finds the
+//!   queue empty.
+//! * **UDP → TUN** takes up to [`BATCH`] datagrams per `recvmmsg`, drops packets from
+//!   unknown senders or for destinations outside our subnets, merges runs of TCP segments
+//!   (`gro.rs`) and writes each run, and each other packet, with one `writev`.
 //!
 //! Both directions of a lane share its queue on purpose: a multi-queue TUN device sends a
 //! flow's outgoing packets to the queue its incoming packets were written on, so the queue
 //! written by a lane's receiver must be the one read by its sender.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
+
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use twill_kernel::tun::vnet::{VnetRepr, VNET_HDR_LEN};
+use twill_kernel::tun::Offloads;
+
+use super::gro::{Gro, Parts, MAX_HEADERS, MAX_SEGMENTS};
 use super::peers::{OwnSubnets, PeerTable};
 use super::socket::{RecvBatch, SendBatch, UdpSocket, BATCH};
 use super::stats::{rx, tx, Counters, Tally};
+use super::tso;
 use super::wake::Stop;
 use super::wire;
 
@@ -63,13 +71,27 @@ impl PeerSlot {
     }
 }
 
+/// How packets cross the TUN queue.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Path {
+    /// A `virtio_net_hdr` precedes every packet read and written.
+    pub vnet_hdr: bool,
+    /// What the kernel may hand us (and so what we may hand it back).
+    pub offloads: Offloads,
+}
+
+/// A read from the device: a vnet header and a packet of up to 64 KiB, with room to spare
+/// so that a packet that does not fit shows as one that fills the buffer.
+const READ_BUF: usize = VNET_HDR_LEN + 65536 + 1024;
+
 /// Pause after an unexpected I/O error (say, the device was deleted under us), so a
 /// persistent error cannot spin a core.
 const BACKOFF: Duration = Duration::from_millis(50);
 
 /// TUN → UDP until the backend stops.
-pub(super) fn tun_to_udp(shared: &Shared, tun: &File, sock: &UdpSocket) {
+pub(super) fn tun_to_udp(shared: &Shared, tun: &File, sock: &UdpSocket, path: Path) {
     let mut batch = SendBatch::new();
+    let mut read = vec![0u8; READ_BUF];
     let mut table = (u64::MAX, Arc::new(PeerTable::default()));
     // The peer of the previous packet: bulk traffic comes in runs to one destination.
     let mut last: Option<(IpAddr, SocketAddr)> = None;
@@ -81,16 +103,15 @@ pub(super) fn tun_to_udp(shared: &Shared, tun: &File, sock: &UdpSocket) {
         }
         let mut tally = Tally::default();
         batch.clear();
-        let mut read_any = false;
+        let mut reads = 0;
         let mut idle = false;
         let mut failed = false;
-        while !batch.is_full() {
-            let Some(slot) = batch.next_slot() else { break };
-            let n = match (&*tun).read(slot) {
+        while reads < BATCH && !batch.is_full() {
+            let n = match (&*tun).read(&mut read) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    idle = !read_any;
+                    idle = reads == 0;
                     break;
                 }
                 Err(_) => {
@@ -98,9 +119,10 @@ pub(super) fn tun_to_udp(shared: &Shared, tun: &File, sock: &UdpSocket) {
                     break;
                 }
             };
-            read_any = true;
-            let Some(packet) = batch.next_packet(n) else {
-                break;
+            reads += 1;
+            let Some((vnet, packet)) = split_read(read.get(..n).unwrap_or_default(), path) else {
+                tally.drop(tx::MALFORMED);
+                continue;
             };
             let dst = match wire::destination(packet) {
                 Ok(dst) => dst,
@@ -113,12 +135,13 @@ pub(super) fn tun_to_udp(shared: &Shared, tun: &File, sock: &UdpSocket) {
                 Some((d, to)) if d == dst => Some(to),
                 _ => route(&table.1, &shared.own, dst).and_then(|peer| sock.peer_addr(peer)),
             };
-            match to {
-                Some(to) => {
-                    last = Some((dst, to));
-                    batch.push(n, to);
-                }
-                None => tally.drop(tx::NO_PEER),
+            let Some(to) = to else {
+                tally.drop(tx::NO_PEER);
+                continue;
+            };
+            last = Some((dst, to));
+            if tso::emit(&vnet, packet, &mut batch.to(to)).is_err() {
+                tally.drop(tx::MALFORMED);
             }
         }
         if batch.len() > 0 {
@@ -142,10 +165,32 @@ pub(super) fn tun_to_udp(shared: &Shared, tun: &File, sock: &UdpSocket) {
     }
 }
 
+/// A read from the device as its vnet header (a zero one without vnet headers) and the
+/// packet; `None` if the header is bad or the packet filled the buffer (cut short).
+fn split_read(bytes: &[u8], path: Path) -> Option<(VnetRepr, &[u8])> {
+    if bytes.len() >= READ_BUF {
+        return None;
+    }
+    if !path.vnet_hdr {
+        return Some((VnetRepr::default(), bytes));
+    }
+    let vnet = VnetRepr::parse_bytes(bytes).ok()?;
+    Some((vnet, bytes.get(VNET_HDR_LEN..)?))
+}
+
 /// UDP → TUN until the backend stops.
-pub(super) fn udp_to_tun(shared: &Shared, sock: &UdpSocket, tun: &File) {
+pub(super) fn udp_to_tun(shared: &Shared, sock: &UdpSocket, tun: &File, path: Path) {
     let mut batch = RecvBatch::new();
     let mut table = (u64::MAX, Arc::new(PeerTable::default()));
+    let mut writer = Writer {
+        tun,
+        vnet_hdr: path.vnet_hdr,
+        // Merged packets are TSO packets to the kernel: only where it granted TSO.
+        merge: Gro::new(
+            path.vnet_hdr && path.offloads.contains(Offloads::CSUM.with(Offloads::TSO4)),
+            path.vnet_hdr && path.offloads.contains(Offloads::CSUM.with(Offloads::TSO6)),
+        ),
+    };
     while !shared.stop.stopped() {
         let n = match sock.recv_batch(&mut batch) {
             Ok(0) => {
@@ -164,23 +209,95 @@ pub(super) fn udp_to_tun(shared: &Shared, sock: &UdpSocket, tun: &File) {
         };
         shared.peers.refresh(&mut table);
         let mut tally = Tally::default();
+        writer.merge.clear();
+        let buf = batch.buffer();
         for i in 0..n.min(BATCH) {
             let Some(d) = batch.datagram(i) else {
                 break;
             };
             // A coalesced datagram is several packets from one sender: each is checked
-            // and written on its own.
-            for packet in d.packets() {
+            // on its own.
+            for r in d.ranges() {
+                let packet = buf.get(r.clone()).unwrap_or_default();
                 match accept(&table.1, &shared.own, d.src, packet, d.truncated) {
                     Err(reason) => tally.drop(reason),
-                    Ok(()) => match write_packet(tun, packet) {
-                        Ok(()) => tally.forwarded(packet.len()),
-                        Err(_) => tally.drop(rx::WRITE_FAILED),
-                    },
+                    Ok(()) => writer.merge.push(buf, r),
                 }
             }
         }
+        writer.write_all(buf, &mut tally);
         shared.counters.rx.add(&tally);
+    }
+}
+
+/// The writing end of a lane: the queue, and the merging of runs.
+struct Writer<'a> {
+    tun: &'a File,
+    vnet_hdr: bool,
+    merge: Gro,
+}
+
+impl Writer<'_> {
+    /// Writes what the batch's packets became, counting each wire packet.
+    fn write_all(&mut self, buf: &[u8], tally: &mut Tally) {
+        let mut refused = false;
+        for item in self.merge.items() {
+            let bytes: usize = self.merge.packets(item).map(|r| r.len()).sum();
+            let mut scratch = [0u8; MAX_HEADERS];
+            let mut parts: Parts<'_> = [&[]; MAX_SEGMENTS + 1];
+            let (vnet, n) = self.merge.gather(item, buf, &mut scratch, &mut parts);
+            let parts = parts.get(..n).unwrap_or_default();
+            match write_parts(self.tun, self.vnet_hdr.then_some(&vnet[..]), parts) {
+                Ok(()) => {
+                    tally.packets += item.segments() as u64;
+                    tally.bytes += bytes as u64;
+                }
+                // A kernel that refuses a merged packet gets its segments one by one,
+                // and no more merged packets from this lane.
+                Err(e) if item.merged() && e.raw_os_error() == Some(libc::EINVAL) => {
+                    refused = true;
+                    for r in self.merge.packets(item) {
+                        let p = buf.get(r).unwrap_or_default();
+                        let zero = VnetRepr::default().to_bytes();
+                        match write_parts(self.tun, self.vnet_hdr.then_some(&zero[..]), &[p]) {
+                            Ok(()) => tally.forwarded(p.len()),
+                            Err(_) => tally.drop(rx::WRITE_FAILED),
+                        }
+                    }
+                }
+                Err(_) => {
+                    for _ in 0..item.segments() {
+                        tally.drop(rx::WRITE_FAILED);
+                    }
+                }
+            }
+        }
+        if refused {
+            self.merge = Gro::new(false, false);
+        }
+    }
+}
+
+/// Writes one packet, in parts, behind `vnet` if the queue has vnet headers; a TUN write
+/// takes the whole packet or fails.
+fn write_parts(tun: &File, vnet: Option<&[u8]>, parts: &[&[u8]]) -> io::Result<()> {
+    // On the stack: this runs once per packet that is not merged.
+    let mut slices = [IoSlice::new(&[]); MAX_SEGMENTS + 2];
+    let mut n = 0;
+    for (slot, part) in slices
+        .iter_mut()
+        .zip(vnet.into_iter().chain(parts.iter().copied()))
+    {
+        *slot = IoSlice::new(part);
+        n += 1;
+    }
+    let slices = slices.get(..n).unwrap_or_default();
+    loop {
+        match (&*tun).write_vectored(slices) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -215,17 +332,6 @@ pub(super) fn accept(
         return Err(rx::NOT_OURS);
     }
     Ok(())
-}
-
-/// Writes one packet; a TUN write takes the whole packet or fails.
-fn write_packet(tun: &File, packet: &[u8]) -> io::Result<()> {
-    loop {
-        match (&*tun).write(packet) {
-            Ok(_) => return Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 #[cfg(test)]

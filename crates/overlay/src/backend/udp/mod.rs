@@ -12,9 +12,14 @@
 //! The data path (`forward.rs`) runs on plain threads, not on the agent's tokio runtime: per
 //! lane one thread TUN → UDP and one UDP → TUN, sharing one TUN queue and one socket.
 //! Datagrams move in batches of up to 64 per `recvmmsg`/`sendmmsg`, with UDP segmentation
-//! offload on send and GRO on receive where the kernel has them (`batch.rs`); a thread
-//! blocks in `poll` only when its input is drained, with a stop eventfd in the poll set
-//! (`wake.rs`).
+//! offload on send and GRO on receive where the kernel has them (`send.rs`, `batch.rs`);
+//! a thread blocks in `poll` only when its input is drained, with a stop eventfd in the
+//! poll set (`wake.rs`).
+//!
+//! The TUN device has offloads too, as a virtio NIC would (`IFF_VNET_HDR`): reads are
+//! TCP/UDP super-packets of up to 64 KiB, cut into MTU-sized packets in `tso.rs` (the
+//! wire format stays one inner packet per datagram), and consecutive received segments
+//! of a TCP flow are merged back into super-packets (`gro.rs`) before one write each.
 //! The peer table is swapped whole by [`UdpBackend::set_peers`] and picked up by each
 //! thread at its next batch.
 //!
@@ -22,12 +27,16 @@
 //! persistent and disappears when the backend stops, is dropped, or the process exits.
 
 mod batch;
+mod csum;
 mod device;
 mod error;
 mod forward;
+mod gro;
 pub mod peers;
+mod send;
 mod socket;
 mod stats;
+mod tso;
 mod wake;
 pub mod wire;
 
@@ -40,6 +49,7 @@ use twill_kernel::IpPrefix;
 
 pub use error::UdpError;
 pub use stats::{UdpDrops, UdpStats};
+pub use twill_kernel::tun::Offloads;
 
 use device::Device;
 use forward::{PeerSlot, Shared};
@@ -71,6 +81,7 @@ pub struct UdpBackend {
     threads: Vec<JoinHandle<()>>,
     device: Option<Device>,
     name: String,
+    offloads: Offloads,
 }
 
 impl fmt::Debug for UdpBackend {
@@ -94,6 +105,17 @@ impl UdpBackend {
     /// flows over the queues and senders over the sockets, so more lanes help with many
     /// peers and flows; one lane already uses two cores.
     pub fn start_with_lanes(cfg: UdpConfig, lanes: usize) -> Result<UdpBackend, UdpError> {
+        UdpBackend::start_with_offloads(cfg, lanes, device::ALL_OFFLOADS)
+    }
+
+    /// [`UdpBackend::start_with_lanes`] asking the TUN device for no more than `wanted`
+    /// offloads ([`Offloads::NONE`]: plain packets, no vnet headers). The kernel may
+    /// grant less ([`UdpBackend::offloads`]); the data path adapts to what it gets.
+    pub fn start_with_offloads(
+        cfg: UdpConfig,
+        lanes: usize,
+        wanted: Offloads,
+    ) -> Result<UdpBackend, UdpError> {
         let lanes = lanes.max(1);
         let resource = |what| move |error| UdpError::Resource { what, error };
         let stop = Stop::new().map_err(resource("create stop eventfd"))?;
@@ -106,7 +128,11 @@ impl UdpBackend {
                     .map_err(|error| UdpError::Socket { addr, error })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let device = Device::create(&cfg, lanes)?;
+        let device = Device::create(&cfg, lanes, wanted)?;
+        let path = forward::Path {
+            vnet_hdr: device.vnet_hdr,
+            offloads: device.offloads,
+        };
         let shared = Arc::new(Shared {
             stop,
             counters: Default::default(),
@@ -118,6 +144,7 @@ impl UdpBackend {
             threads: Vec::with_capacity(2 * lanes),
             device: None,
             name: cfg.tun_name.clone(),
+            offloads: device.offloads,
         };
         for (lane, sock) in sockets.into_iter().enumerate() {
             let Some(queue) = device.queue(lane) else {
@@ -130,7 +157,7 @@ impl UdpBackend {
             );
             let tx = std::thread::Builder::new()
                 .name(format!("udp-tx{lane}"))
-                .spawn(move || forward::tun_to_udp(&sh, &q, &s));
+                .spawn(move || forward::tun_to_udp(&sh, &q, &s, path));
             // On failure `backend` is dropped: it stops the threads started so far and
             // removes the device.
             backend
@@ -139,7 +166,7 @@ impl UdpBackend {
             let sh = Arc::clone(&backend.shared);
             let rx = std::thread::Builder::new()
                 .name(format!("udp-rx{lane}"))
-                .spawn(move || forward::udp_to_tun(&sh, &sock, &queue));
+                .spawn(move || forward::udp_to_tun(&sh, &sock, &queue, path));
             backend
                 .threads
                 .push(rx.map_err(resource("start forwarding thread"))?);
@@ -157,6 +184,11 @@ impl UdpBackend {
     /// Packets and bytes forwarded each way, and drops by reason.
     pub fn stats(&self) -> UdpStats {
         self.shared.counters.snapshot()
+    }
+
+    /// The offloads the TUN device runs with (what the kernel granted of those asked).
+    pub fn offloads(&self) -> Offloads {
+        self.offloads
     }
 
     /// The TUN device's name.

@@ -1,6 +1,6 @@
 //! The underlay UDP socket and its batched I/O: `recvmmsg(2)` fills up to [`BATCH`]
-//! datagrams per system call and `sendmmsg(2)` sends up to [`BATCH`] messages, each to its
-//! own peer, with UDP segmentation offload where the kernel has it ([`super::batch`]).
+//! datagrams per system call and `sendmmsg(2)` sends a batch's messages, each to its own
+//! peer, with UDP segmentation offload where the kernel has it (`send.rs`).
 //! std's `UdpSocket` has none of this, hence libc.
 
 use std::io;
@@ -10,7 +10,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::batch::{sockaddr, UDP_GRO, UDP_SEGMENT};
-pub(super) use super::batch::{RecvBatch, SendBatch, BATCH};
+pub(super) use super::batch::{RecvBatch, BATCH};
+pub(super) use super::send::SendBatch;
 
 /// Socket buffers: deep enough to absorb a TCP window's burst between two batches.
 const SOCKET_BUFFER: libc::c_int = 4 << 20;
@@ -153,9 +154,17 @@ impl UdpSocket {
     pub fn send_batch(&self, batch: &mut SendBatch) -> Sent {
         let mut sent = Sent::default();
         let mut from = 0;
-        'prepare: while from < batch.len() {
+        while from < batch.len() {
             let gso = self.gso.load(Ordering::Relaxed);
             let messages = batch.prepare(from, gso);
+            if messages == 0 {
+                break;
+            }
+            // Where the next call starts: after these messages, or at a refused run.
+            from = batch
+                .messages
+                .get(messages - 1)
+                .map_or(batch.len(), |&(first, count, _)| first + count);
             let mut start = 0;
             while let Some(rest) = batch
                 .hdrs
@@ -196,13 +205,12 @@ impl UdpSocket {
                 if packets > 1 && offload_refused {
                     self.gso.store(false, Ordering::Relaxed);
                     from = first;
-                    continue 'prepare;
+                    break;
                 }
                 // EMSGSIZE, ENETUNREACH, …: drop it and go on.
                 sent.failed += packets;
                 start += 1;
             }
-            break;
         }
         sent
     }
@@ -270,18 +278,15 @@ mod tests {
     fn a_batch_of_datagrams_goes_out_and_comes_back_over_loopback() {
         let (tx, rx, to) = pair();
         let mut out = SendBatch::new();
-        for i in 0..BATCH {
-            let slot = out.next_slot().unwrap();
-            slot[..3].copy_from_slice(&[i as u8, 1, 2]);
-            out.push(3, to);
+        // More than one sendmmsg takes, without offload: several calls.
+        tx.gso.store(false, Ordering::Relaxed);
+        let n = 3 * BATCH;
+        for i in 0..n {
+            push(&mut out, to, &[i as u8, 1, 2]);
         }
-        assert!(out.is_full() && out.next_slot().is_none());
         let sent = tx.send_batch(&mut out);
-        assert_eq!(
-            (sent.packets, sent.bytes, sent.failed),
-            (BATCH, 3 * BATCH, 0)
-        );
-        let got = receive(&rx, BATCH);
+        assert_eq!((sent.packets, sent.bytes, sent.failed), (n, 3 * n, 0));
+        let got = receive(&rx, n);
         for (i, p) in got.iter().enumerate() {
             assert_eq!(p, &[i as u8, 1, 2]);
         }
@@ -294,8 +299,7 @@ mod tests {
         let mut out = SendBatch::new();
         let sizes = [1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 321];
         for (i, &n) in sizes.iter().enumerate() {
-            out.next_slot().unwrap()[..n].fill(i as u8);
-            out.push(n, to);
+            push(&mut out, to, &vec![i as u8; n]);
         }
         let sent = tx.send_batch(&mut out);
         assert_eq!((sent.packets, sent.bytes, sent.failed), (10, 9321, 0));
@@ -311,17 +315,21 @@ mod tests {
     fn a_refused_datagram_is_skipped_and_the_rest_are_sent() {
         let (tx, rx, to) = pair();
         let mut out = SendBatch::new();
-        out.next_slot().unwrap();
-        out.push(10, to);
+        push(&mut out, to, &[0; 10]);
         // An IPv6 destination through an IPv4 socket: refused by the kernel.
-        out.next_slot().unwrap();
-        out.push(10, "[fd00::1]:8285".parse().unwrap());
-        out.next_slot().unwrap();
-        out.push(10, to);
+        push(&mut out, "[fd00::1]:8285".parse().unwrap(), &[0; 10]);
+        push(&mut out, to, &[0; 10]);
         let sent = tx.send_batch(&mut out);
         assert_eq!((sent.packets, sent.bytes, sent.failed), (2, 20, 1));
         assert_eq!(tx.peer_addr("fd00::1".parse().unwrap()), None);
         assert_eq!(receive(&rx, 2).len(), 2);
+    }
+
+    fn push(b: &mut SendBatch, to: SocketAddr, packet: &[u8]) {
+        use super::super::tso::Sink;
+        let mut s = b.to(to);
+        s.room(packet.len()).unwrap()[..packet.len()].copy_from_slice(packet);
+        s.commit(packet.len());
     }
 
     fn local_port(s: &UdpSocket) -> u16 {
