@@ -1,5 +1,5 @@
 //! The overlay's benchmark: pod-to-pod TCP throughput (iperf3, one stream and four) and ping
-//! latency across two hosts over twill's vxlan and udp backends, over flannel's vxlan device
+//! latency across two hosts over twill's vxlan, host-gw and udp backends, over flannel's vxlan device
 //! built by hand in the same namespaces between the same pods, and over the underlay itself;
 //! then convergence (a new node's lease → every other node routing it) and the agents'
 //! memory and idle CPU at many hosts against one etcd. Everything in one run, side by side.
@@ -20,11 +20,12 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use twill_test_support::cluster::{Cluster, Pod};
+use twill_test_support::cluster::{Cluster, Pod, PREFIX};
 use twill_test_support::multihost::Node;
 
 const VXLAN: &str = r#"{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}"#;
 const UDP: &str = r#"{"Network":"10.244.0.0/16","Backend":{"Type":"udp"}}"#;
+const HOST_GW: &str = r#"{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}"#;
 
 struct Args {
     hosts: u8,
@@ -246,6 +247,7 @@ fn throughput(a: &Args) -> Vec<Path> {
     // The machine is shared and noisy: the paths take turns, round after round, between the
     // same two pods, and each figure is the median of its rounds.
     let (mut under, mut twill, mut flannel, mut udp) = (vec![], vec![], vec![], vec![]);
+    let mut hostgw = vec![];
     let mut c = Cluster::new(2, VXLAN);
     c.start_all(&[]);
     let (pa, pb) = pods(&mut c);
@@ -266,6 +268,14 @@ fn throughput(a: &Args) -> Vec<Path> {
             a.seconds,
         ));
         twill.push(measure("twill vxlan", &pa.node, &pb.node, &b, a.seconds));
+        // The same pods without encapsulation: the agents switch the backend live.
+        let peer = c.subnet(1);
+        c.etcd.put(&format!("{PREFIX}/config"), HOST_GW);
+        c.wait_route(0, &format!("{peer} via 198.18.0.2 dev eth0"), true, 30);
+        hostgw.push(measure("twill host-gw", &pa.node, &pb.node, &b, a.seconds));
+        c.etcd.put(&format!("{PREFIX}/config"), VXLAN);
+        let vtep = peer.split('/').next().unwrap_or_default().to_owned();
+        c.wait_route(0, &format!("{peer} via {vtep} dev twill.1"), true, 30);
         for i in 0..2 {
             c.stop_agent(i, libc::SIGKILL);
         }
@@ -284,6 +294,7 @@ fn throughput(a: &Args) -> Vec<Path> {
     vec![
         median_path("underlay (veth, MTU 1500)", &under),
         median_path("twill vxlan", &twill),
+        median_path("twill host-gw (no encapsulation)", &hostgw),
         median_path("flannel's vxlan device (by hand)", &flannel),
         median_path("twill udp", &udp),
     ]

@@ -18,7 +18,9 @@ use crate::config::{BackendType, NetworkConfig};
 use crate::dataplane::reconcile;
 use crate::desired::{render, Local};
 use crate::hostrules::{self, FamilyNets};
-use crate::kernel::{ensure_vxlan, find_underlay, vtep_mac, KernelPlane, Underlay, VxlanDevice};
+use crate::kernel::{
+    ensure_vxlan, find_underlay, remove_stale_vxlan, vtep_mac, KernelPlane, Underlay, VxlanDevice,
+};
 use crate::lease::Attrs;
 use crate::log::{self, Throttle};
 use crate::status::Shared;
@@ -284,6 +286,8 @@ async fn serve<S: Store>(
         async move {
             worker
                 .call(move |k| -> Result<Option<u32>, String> {
+                    let keep = vxlan.as_ref().map(|v| v.name.as_str());
+                    remove_stale_vxlan(&mut k.nl, keep).map_err(|e| e.to_string())?;
                     let dev = match &vxlan {
                         Some(v) => Some(ensure_vxlan(&mut k.nl, v).map_err(|e| e.to_string())?),
                         None => None,

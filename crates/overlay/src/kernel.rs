@@ -183,6 +183,22 @@ pub fn ensure_vxlan(nl: &mut Netlink, want: &VxlanDevice) -> twill_kernel::Resul
     Ok(link.index)
 }
 
+/// Deletes twilld's vxlan devices (`twill.<VNI>`) other than `keep`: after a change of
+/// backend or VNI, or when leaving, a device of the old config would hold a stale address and
+/// stale neighbours.
+pub fn remove_stale_vxlan(nl: &mut Netlink, keep: Option<&str>) -> twill_kernel::Result<()> {
+    for link in nl.link_list()? {
+        let ours = link.kind.as_deref() == Some("vxlan") && link.name.starts_with("twill.");
+        if ours && Some(link.name.as_str()) != keep {
+            match nl.link_delete(LinkId::Index(link.index)) {
+                Err(e) if !e.is_not_found() => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The kernel as the reconciler sees it: the routes to other nodes' subnets in the main
 /// table, and the permanent neighbours and FDB entries of the vxlan device.
 #[derive(Debug)]

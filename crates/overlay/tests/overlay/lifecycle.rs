@@ -203,3 +203,56 @@ fn hand_edits_and_stale_entries_are_repaired_at_the_next_resync() {
     let fdb = h.run("bridge", &["fdb", "show", "dev", "twill.1"]);
     assert!(fdb.contains(&format!("{mac} dst 198.18.0.2")), "{fdb}");
 }
+
+#[test]
+fn a_backend_change_in_etcd_is_applied_live_and_the_old_device_goes() {
+    let mut c = Cluster::new(2, VXLAN);
+    c.start_all(&[]);
+    let a = c.pod(0, "a");
+    let b = c.pod(1, "b");
+    let subnets = (c.subnet(0), c.subnet(1));
+    assert!(a.node.ping(&b.ip.to_string(), 10));
+    c.etcd.put(
+        "/coreos.com/network/config",
+        r#"{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}"#,
+    );
+    let via = format!("{} via 198.18.0.2 dev eth0", subnets.1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let routes = c.hosts[0].node.run("ip", &["route", "show"]);
+        let links = c.hosts[0].node.run("ip", &["link", "show"]);
+        if routes.contains(&via) && !links.contains("twill.1") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{routes}\n{links}\n{}",
+            c.log(0)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        a.node.ping(&b.ip.to_string(), 10),
+        "over host-gw\n{}",
+        c.log(0)
+    );
+    assert_eq!((c.subnet(0), c.subnet(1)), subnets, "the leases were kept");
+    let leases = c.leases();
+    assert!(
+        leases.iter().all(|(_, v)| v["BackendType"] == "host-gw"),
+        "{leases:?}"
+    );
+    // And back: the device returns with its MAC, the pods talk over vxlan again.
+    c.etcd.put("/coreos.com/network/config", VXLAN);
+    c.wait_route(
+        0,
+        &format!(
+            "{} via {} dev twill.1",
+            subnets.1,
+            subnets.1.split('/').next().unwrap()
+        ),
+        true,
+        15,
+    );
+    assert!(a.node.ping(&b.ip.to_string(), 10));
+}
