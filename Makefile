@@ -36,9 +36,10 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# The CLI's tests run the plugin binary built beside `twill`: build the workspace first.
+# The CLI's and the overlay's tests run the workspace's binaries (`twill-cni`, `twill`,
+# `twilld`) and the overlay benchmark's example, as built beside them: build those first.
 unit:
-	$(CARGO) build --workspace
+	$(CARGO) build --workspace --bins --examples
 	$(CARGO) test --workspace --all-targets
 
 goldens:

@@ -11,7 +11,7 @@ fn the_overlay_benchmark_runs_and_reports_every_path() {
     let exe = twill_test_support::binaries::target_dir().join("examples/overlay_bench");
     assert!(
         exe.is_file(),
-        "{} missing: `cargo test --all-targets` builds it",
+        "{} missing: build it first (`cargo build --workspace --examples`, as `make unit` does)",
         exe.display()
     );
     let out = Command::new(&exe)
