@@ -1,0 +1,290 @@
+//! One QEMU process: launched with the guest's script on a fresh share, watched through its
+//! serial console, killed on timeout and on drop.
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::output::{VmFailure, VmOutput};
+use super::{assets, initramfs, GuestRoot, Nic, VmOptions};
+use crate::child::enter_in_child;
+use crate::tempdir::TempDir;
+
+/// The guest's `/init` prints this just before the script runs.
+const START: &str = "TWILL-VM-START";
+
+/// A running VM. Dropping it kills QEMU.
+pub struct Vm {
+    child: Child,
+    share: TempDir,
+    /// Holds the initramfs QEMU reads.
+    _files: TempDir,
+    console: Arc<Console>,
+    readers: Vec<JoinHandle<()>>,
+    launched: Instant,
+    timeout: Duration,
+}
+
+#[derive(Default)]
+struct Console {
+    text: Mutex<String>,
+    started: Mutex<Option<Instant>>,
+    qemu_stderr: Mutex<String>,
+}
+
+impl Vm {
+    /// Boots a VM that runs `script` (`sh`) and waits for its result.
+    pub fn run(script: &str, opts: &VmOptions) -> VmOutput {
+        Vm::start(script, opts).wait()
+    }
+
+    /// Boots a VM that runs `script`; the test works beside it and then [`Vm::wait`]s. The
+    /// script finds the share's path in `$TWILL_VM_SHARE` (see [`Vm::wait_for_file`]).
+    pub fn start(script: &str, opts: &VmOptions) -> Vm {
+        crate::root::require_root();
+        let kernel = assets::kernel();
+        let files = TempDir::new("vm");
+        let share = TempDir::new("vm-share");
+        let share_path = share.path().to_str().unwrap().to_owned();
+        assert!(
+            !share_path.contains(char::is_whitespace),
+            "the share's path goes on the kernel command line: {share_path}"
+        );
+        std::fs::write(share.join("script"), full_script(script, opts, &share_path)).unwrap();
+        let initrd = files.join("initramfs.cpio");
+        std::fs::write(&initrd, initramfs::initramfs(kernel)).unwrap();
+
+        let root = match opts.root {
+            GuestRoot::Host => "host",
+            GuestRoot::Initramfs => "initramfs",
+        };
+        let cmdline = format!(
+            "console=ttyS0 quiet panic=-1 mitigations=off twill.root={root} \
+             twill.share={share_path} twill.kdir={}",
+            kernel.dir.display()
+        );
+        let mut cmd = Command::new(assets::qemu());
+        cmd.args(assets::accel_args())
+            .args(["-m", &opts.memory_mib.to_string()])
+            .args(["-smp", &opts.cpus.to_string()])
+            // No default devices (no e1000 with user networking, no VGA): only what we add.
+            .args(["-nodefaults", "-no-user-config", "-display", "none"])
+            .args(["-serial", "stdio", "-monitor", "none", "-no-reboot"])
+            .arg("-kernel")
+            .arg(&kernel.image)
+            .arg("-initrd")
+            .arg(&initrd)
+            .args(["-append", &cmdline])
+            .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
+            // `/` spans several filesystems: remap their inodes so 9p's never collide.
+            .args([
+                "-virtfs",
+                "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap",
+            ])
+            .arg("-virtfs")
+            .arg(format!(
+                "local,path={share_path},mount_tag=share,security_model=none"
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (n, nic) in opts.nics.iter().enumerate() {
+            cmd.args(nic.args(n));
+        }
+        // Taps are created in QEMU's namespace: QEMU starts inside the test namespace.
+        if let Some(Nic::Tap { ns, .. }) = opts.nics.iter().find(|n| matches!(n, Nic::Tap { .. })) {
+            enter_in_child(&mut cmd, ns.try_clone().unwrap());
+        }
+        die_with_parent(&mut cmd);
+
+        let launched = Instant::now();
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start QEMU ({e}): run scripts/setup.sh (as root)"));
+        let console = Arc::new(Console::default());
+        let readers = vec![
+            read_console(child.stdout.take().unwrap(), console.clone()),
+            read_stderr(child.stderr.take().unwrap(), console.clone()),
+        ];
+        Vm {
+            child,
+            share,
+            _files: files,
+            console,
+            readers,
+            launched,
+            timeout: opts.timeout,
+        }
+    }
+
+    /// The share: the guest sees it at the same path (`$TWILL_VM_SHARE`).
+    pub fn share(&self) -> &Path {
+        self.share.path()
+    }
+
+    /// Waits until the guest created `name` on the share; fails if the VM exits first or
+    /// `timeout` passes.
+    pub fn wait_for_file(&mut self, name: &str, timeout: Duration) -> PathBuf {
+        let path = self.share.join(name);
+        let until = Instant::now() + timeout;
+        while !path.exists() {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "the VM exited ({status}) before it created {name}\n{}",
+                    self.console.text.lock().unwrap()
+                );
+            }
+            assert!(
+                Instant::now() < until,
+                "the guest did not create {name} within {timeout:?}\n{}",
+                self.console.text.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        path
+    }
+
+    /// Creates `name` on the share: a signal the guest's script can wait for.
+    pub fn create_file(&self, name: &str) {
+        std::fs::write(self.share.join(name), b"").unwrap();
+    }
+
+    /// Waits for QEMU's exit; fails the test unless the guest reported.
+    pub fn wait(self) -> VmOutput {
+        self.finish().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Waits for QEMU's exit: the guest's report, or why there is none.
+    pub fn finish(mut self) -> Result<VmOutput, VmFailure> {
+        let deadline = self.launched + self.timeout;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                self.kill();
+                return Err(VmFailure::Timeout {
+                    after: self.timeout,
+                    console: self.console_text(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let total = self.launched.elapsed();
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        let console = self.console_text();
+        let qemu_exit = status.code();
+        let no_report = |why: String| VmFailure::NoReport {
+            why,
+            qemu_exit,
+            qemu_stderr: self.console.qemu_stderr.lock().unwrap().clone(),
+            console: console.clone(),
+        };
+        // isa-debug-exit makes QEMU exit (code << 1) | 1; an even code or a signal means the
+        // guest never wrote it.
+        let Some(code) = qemu_exit.filter(|c| c % 2 == 1) else {
+            let why = match status.signal() {
+                Some(sig) => format!("QEMU was killed by signal {sig}"),
+                None => "QEMU exited without the guest's exit code".to_owned(),
+            };
+            return Err(no_report(why));
+        };
+        let read = |name: &str| std::fs::read_to_string(self.share.join(name)).ok();
+        let Some(status) = read("status").and_then(|s| s.trim().parse::<i32>().ok()) else {
+            return Err(no_report(format!(
+                "no status on the share (guest exit code {})",
+                code >> 1
+            )));
+        };
+        if status.clamp(0, 127) != code >> 1 {
+            return Err(no_report(format!(
+                "the share says {status}, the guest's exit code {}",
+                code >> 1
+            )));
+        }
+        let started = *self.console.started.lock().unwrap();
+        Ok(VmOutput {
+            status,
+            stdout: read("stdout").unwrap_or_default(),
+            stderr: read("stderr").unwrap_or_default(),
+            console,
+            boot: started.map_or(total, |s| s - self.launched),
+            total,
+        })
+    }
+
+    fn console_text(&self) -> String {
+        self.console.text.lock().unwrap().clone()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill();
+        }
+    }
+}
+
+/// The script the guest runs: the share's path and the test's variables, then `script`.
+fn full_script(script: &str, opts: &VmOptions, share: &str) -> String {
+    let mut s = format!("export TWILL_VM_SHARE={}\n", quote(share));
+    for (k, v) in &opts.env {
+        s.push_str(&format!("export {k}={}\n", quote(v)));
+    }
+    s.push_str(script);
+    s.push('\n');
+    s
+}
+
+/// `v` as one single-quoted shell word.
+fn quote(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "'\\''"))
+}
+
+/// QEMU dies with the test thread that started it, even when the test process is killed.
+fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: prctl(2) is async-signal-safe; the closure runs in the child before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+fn read_console(out: impl Read + Send + 'static, console: Arc<Console>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(out);
+        let mut line = Vec::new();
+        while lines.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+            let text = String::from_utf8_lossy(&line).replace('\r', "");
+            if text.starts_with(START) {
+                *console.started.lock().unwrap() = Some(Instant::now());
+            }
+            console.text.lock().unwrap().push_str(&text);
+            line.clear();
+        }
+    })
+}
+
+fn read_stderr(mut err: impl Read + Send + 'static, console: Arc<Console>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        *console.qemu_stderr.lock().unwrap() = s;
+    })
+}
