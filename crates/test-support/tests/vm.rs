@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use twill_kernel::{Address, IpPrefix, LinkId, Netlink, NewLink};
 use twill_test_support::vm::{self, GuestRoot, Nic, Vm, VmFailure, VmOptions};
-use twill_test_support::{HostSettings, Namespaces};
+use twill_test_support::{HostSettings, Namespaces, TempDir};
 
 /// Debian's `ip` on the initramfs alone: dummy, a vlan (id 10) on it, ipvlan, a vrf with its
 /// table — none of which this machine's kernel has.
@@ -121,7 +121,11 @@ ping -c 1 -W 5 198.18.10.1
 
     let out = guest.wait();
     out.assert_success();
-    assert!(out.stdout.contains("1 received"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("bytes from 198.18.10.1"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// A guest script that fails is a failure with its status and stderr, and a guest that dies
@@ -146,4 +150,43 @@ fn guest_failures_are_failures() {
         Err(VmFailure::NoReport { qemu_exit, .. }) => assert_eq!(qemu_exit, Some(0)),
         other => panic!("a crashed guest was reported as {other:?}"),
     }
+}
+
+/// Two guests on one L2 link (`-netdev stream` over a unix socket) reach each other; the
+/// link never touches any namespace of the machine.
+#[test]
+fn two_guests_share_a_stream_link() {
+    let dir = TempDir::new("vm-stream");
+    let socket = dir.join("link.sock");
+    let server_script = r#"
+set -e
+ip addr add 198.18.11.1/24 dev eth0
+ip link set eth0 up
+while [ ! -e "$TWILL_VM_SHARE/done" ]; do sleep 0.1; done
+"#;
+    let server_opts = VmOptions::default().nic(Nic::stream(&socket, true, "52:54:00:00:11:01"));
+    let mut server = Vm::start(server_script, &server_opts);
+    // The client connects at its start: the server must be listening.
+    server.wait_for_listener(&socket, Duration::from_secs(10));
+    let client_script = r#"
+set -e
+ip addr add 198.18.11.2/24 dev eth0
+ip link set eth0 up
+ping -c 1 -w 20 198.18.11.1
+"#;
+    let client_opts = VmOptions::default().nic(Nic::stream(&socket, false, "52:54:00:00:11:02"));
+    let client = Vm::run(client_script, &client_opts);
+    server.create_file("done");
+    client.assert_success();
+    assert!(
+        client.stdout.contains("bytes from 198.18.11.1"),
+        "{}",
+        client.stdout
+    );
+    let server = server.wait();
+    server.assert_success();
+    eprintln!(
+        "client boot {:?} total {:?}; server total {:?}",
+        client.boot, client.total, server.total
+    );
 }

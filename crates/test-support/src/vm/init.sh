@@ -19,9 +19,10 @@ for arg in $(cat /proc/cmdline); do
     esac
 done
 
-# QEMU exits with (code << 1) | 1 when a byte is written to isa-debug-exit's port 0xf4.
+# QEMU exits with (byte << 1) | 1 when a byte is written to isa-debug-exit's port 0xf4. The
+# byte is the status + 1 (at most 127), so a success (3) differs from QEMU's own error exit (1).
 leave() {
-    code=$1
+    code=$(($1 + 1))
     [ "$code" -gt 127 ] && code=127
     printf "\\$(printf %03o "$code")" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
     # Not reached with the device present; an ordinary power-off makes QEMU exit 0, which
@@ -30,7 +31,7 @@ leave() {
 }
 fail() {
     echo "TWILL-VM-ERROR $*"
-    leave 127
+    leave 126
 }
 
 # Modules in dependency order, as the harness resolved them from modules.dep.

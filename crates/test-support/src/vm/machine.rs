@@ -148,6 +148,37 @@ impl Vm {
         path
     }
 
+    /// Waits until QEMU listens on unix socket `socket` (a [`Nic::stream`] server), so a
+    /// second VM can connect: QEMU 7.2's stream client does not retry.
+    pub fn wait_for_listener(&mut self, socket: &Path, timeout: Duration) {
+        // The socket's file appears at bind(2), before listen(2): ask the kernel instead, in
+        // QEMU's own network namespace.
+        let table = format!("/proc/{}/net/unix", self.child.id());
+        let path = socket.to_str().unwrap();
+        let until = Instant::now() + timeout;
+        loop {
+            let listening = std::fs::read_to_string(&table)
+                .unwrap_or_default()
+                .lines()
+                .any(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    // Num RefCount Protocol Flags Type St Inode Path; __SO_ACCEPTCON = 0x10000.
+                    f.len() == 8 && f[3] == "00010000" && f[7] == path
+                });
+            if listening {
+                return;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("the VM exited ({status}) before it listened on {path}");
+            }
+            assert!(
+                Instant::now() < until,
+                "QEMU did not listen on {path} within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Creates `name` on the share: a signal the guest's script can wait for.
     pub fn create_file(&self, name: &str) {
         std::fs::write(self.share.join(name), b"").unwrap();
@@ -186,9 +217,13 @@ impl Vm {
             qemu_stderr: self.console.qemu_stderr.lock().unwrap().clone(),
             console: console.clone(),
         };
-        // isa-debug-exit makes QEMU exit (code << 1) | 1; an even code or a signal means the
-        // guest never wrote it.
-        let Some(code) = qemu_exit.filter(|c| c % 2 == 1) else {
+        // isa-debug-exit makes QEMU exit (byte << 1) | 1 with byte = status + 1 (see
+        // init.sh); anything else — 0 after a power-off or panic, 1 for QEMU's own errors, a
+        // signal — means the guest never reported.
+        let Some(code) = qemu_exit
+            .filter(|c| c % 2 == 1 && *c >= 3)
+            .map(|c| (c >> 1) - 1)
+        else {
             let why = match status.signal() {
                 Some(sig) => format!("QEMU was killed by signal {sig}"),
                 None => "QEMU exited without the guest's exit code".to_owned(),
@@ -198,14 +233,12 @@ impl Vm {
         let read = |name: &str| std::fs::read_to_string(self.share.join(name)).ok();
         let Some(status) = read("status").and_then(|s| s.trim().parse::<i32>().ok()) else {
             return Err(no_report(format!(
-                "no status on the share (guest exit code {})",
-                code >> 1
+                "no status on the share (the guest's exit byte says {code})"
             )));
         };
-        if status.clamp(0, 127) != code >> 1 {
+        if status.clamp(0, 126) != code {
             return Err(no_report(format!(
-                "the share says {status}, the guest's exit code {}",
-                code >> 1
+                "the share says {status}, the guest's exit byte {code}"
             )));
         }
         let started = *self.console.started.lock().unwrap();
