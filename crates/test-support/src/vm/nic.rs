@@ -9,7 +9,8 @@ use crate::ns::Ns;
 #[derive(Debug)]
 pub enum Nic {
     /// A tap device QEMU creates inside a test namespace (QEMU is started in it), so the
-    /// namespace reaches the guest and the machine's own namespace never sees it.
+    /// namespace reaches the guest and the machine's own namespace never sees it. All taps of
+    /// one VM are in one namespace: QEMU runs in the first tap's.
     Tap {
         /// The namespace holding the tap.
         ns: OwnedFd,
