@@ -1,21 +1,17 @@
 //! One QEMU process: launched with the guest's script on a fresh share, watched through its
 //! serial console, killed on timeout and on drop.
 
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Child;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::console::{read_console, read_stderr, Console};
 use super::output::{VmFailure, VmOutput};
-use super::{assets, initramfs, GuestRoot, Nic, VmOptions};
-use crate::child::enter_in_child;
+use super::{assets, initramfs, qemu, VmOptions};
 use crate::tempdir::TempDir;
-
-/// The guest's `/init` prints this just before the script runs.
-const START: &str = "TWILL-VM-START";
 
 /// A running VM. Dropping it kills QEMU.
 pub struct Vm {
@@ -27,13 +23,6 @@ pub struct Vm {
     readers: Vec<JoinHandle<()>>,
     launched: Instant,
     timeout: Duration,
-}
-
-#[derive(Default)]
-struct Console {
-    text: Mutex<String>,
-    started: Mutex<Option<Instant>>,
-    qemu_stderr: Mutex<String>,
 }
 
 impl Vm {
@@ -58,49 +47,7 @@ impl Vm {
         let initrd = files.join("initramfs.cpio");
         std::fs::write(&initrd, initramfs::initramfs(kernel)).unwrap();
 
-        let root = match opts.root {
-            GuestRoot::Host => "host",
-            GuestRoot::Initramfs => "initramfs",
-        };
-        let cmdline = format!(
-            "console=ttyS0 quiet panic=-1 mitigations=off twill.root={root} \
-             twill.share={share_path} twill.kdir={}",
-            kernel.dir.display()
-        );
-        let mut cmd = Command::new(assets::qemu());
-        cmd.args(assets::accel_args())
-            .args(["-m", &opts.memory_mib.to_string()])
-            .args(["-smp", &opts.cpus.to_string()])
-            // No default devices (no e1000 with user networking, no VGA): only what we add.
-            .args(["-nodefaults", "-no-user-config", "-display", "none"])
-            .args(["-serial", "stdio", "-monitor", "none", "-no-reboot"])
-            .arg("-kernel")
-            .arg(&kernel.image)
-            .arg("-initrd")
-            .arg(&initrd)
-            .args(["-append", &cmdline])
-            .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
-            // `/` spans several filesystems: remap their inodes so 9p's never collide.
-            .args([
-                "-virtfs",
-                "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap",
-            ])
-            .arg("-virtfs")
-            .arg(format!(
-                "local,path={share_path},mount_tag=share,security_model=none"
-            ))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (n, nic) in opts.nics.iter().enumerate() {
-            cmd.args(nic.args(n));
-        }
-        // Taps are created in QEMU's namespace: QEMU starts inside the test namespace.
-        if let Some(Nic::Tap { ns, .. }) = opts.nics.iter().find(|n| matches!(n, Nic::Tap { .. })) {
-            enter_in_child(&mut cmd, ns.try_clone().unwrap());
-        }
-        die_with_parent(&mut cmd);
-
+        let mut cmd = qemu::command(kernel, opts, &initrd, &share_path);
         let launched = Instant::now();
         let mut child = cmd
             .spawn()
@@ -284,40 +231,4 @@ fn full_script(script: &str, opts: &VmOptions, share: &str) -> String {
 /// `v` as one single-quoted shell word.
 fn quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "'\\''"))
-}
-
-/// QEMU dies with the test thread that started it, even when the test process is killed.
-fn die_with_parent(cmd: &mut Command) {
-    // SAFETY: prctl(2) is async-signal-safe; the closure runs in the child before exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
-fn read_console(out: impl Read + Send + 'static, console: Arc<Console>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(out);
-        let mut line = Vec::new();
-        while lines.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
-            let text = String::from_utf8_lossy(&line).replace('\r', "");
-            if text.starts_with(START) {
-                *console.started.lock().unwrap() = Some(Instant::now());
-            }
-            console.text.lock().unwrap().push_str(&text);
-            line.clear();
-        }
-    })
-}
-
-fn read_stderr(mut err: impl Read + Send + 'static, console: Arc<Console>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        *console.qemu_stderr.lock().unwrap() = s;
-    })
 }

@@ -16,10 +16,12 @@
 //!   in the guest, filtered to that test), with [`in_guest`] telling the two sides apart.
 
 pub mod assets;
+mod console;
 pub mod initramfs;
 mod machine;
 mod nic;
 mod output;
+mod qemu;
 mod this_test;
 
 use std::time::Duration;
