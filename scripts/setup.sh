@@ -60,6 +60,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# Debian's own kernel, unpacked (never installed) for the VM test harness: the kernel features
+# this machine lacks (vlan, ipvlan, dummy, vrf, wireguard) are tested inside QEMU VMs.
+"$(dirname "$0")/vm-kernel.sh"
+
 # cargo-deny enforces the licence policy in deny.toml (no GPL in the dependency graph).
 if ! command -v cargo-deny >/dev/null 2>&1; then
     echo "setup: installing cargo-deny"

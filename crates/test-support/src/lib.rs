@@ -16,7 +16,9 @@
 //! - [`tempdir`] and [`files`]: temporary directories and listings of state directories;
 //! - [`multihost`], [`etcd`] and [`cluster`]: several hosts on an underlay bridge, a real
 //!   etcd on it, and twilld on each host with pods attached through the flannel conflist —
-//!   the overlay's world; [`binaries`]: the workspace's binaries the tests run.
+//!   the overlay's world; [`binaries`]: the workspace's binaries the tests run;
+//! - [`vm`]: tests in a QEMU VM booting Debian's own kernel, for the kernel features this
+//!   machine's kernel lacks (vlan, ipvlan, dummy, vrf, wireguard).
 //!
 //! Tests use it as a dev-dependency only; nothing here is part of a shipped binary. It may
 //! panic freely: a failed setup step is a failed test.
@@ -48,6 +50,7 @@ pub mod sandbox;
 pub mod tcp;
 pub mod tempdir;
 pub mod traffic;
+pub mod vm;
 
 pub use host_settings::HostSettings;
 pub use namespaces::Namespaces;
