@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use twill_cni::config::{GcAttachment, Injection, NetConf, NetConfList};
+use twill_cni::config::{GcAttachment, Injection, NetConf, NetConfList, PluginConf};
 use twill_cni::Version;
 
 fuzz_target!(|data: &[u8]| {
@@ -25,9 +25,21 @@ fuzz_target!(|data: &[u8]| {
     };
     for plugin in &list.plugins {
         let stdin = injection.stdin(plugin);
-        // What a runtime built from a valid list, a plugin must be able to read.
-        if let Err(e) = NetConf::from_bytes(&stdin) {
+        // What a runtime built from a valid list reads back the way the runtime read the
+        // entry (an untyped `ipam` fragment is the plugin's business, as for flannel)...
+        let value: serde_json::Value = match serde_json::from_slice(&stdin) {
+            Ok(v) => v,
+            Err(e) => panic!("injected stdin is not JSON: {e}"),
+        };
+        if let Err(e) = NetConf::from_file_value(&value) {
             panic!("injected stdin does not parse: {e}");
+        }
+        // ...and a plugin whose own entry is valid to it reads its stdin.
+        let entry = serde_json::Value::Object(plugin.raw.clone());
+        if PluginConf::from_value(&entry).is_ok() {
+            if let Err(e) = NetConf::from_bytes(&stdin) {
+                panic!("injected stdin of a valid entry does not parse: {e}");
+            }
         }
     }
 });
