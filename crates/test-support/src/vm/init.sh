@@ -10,12 +10,13 @@ mount -t sysfs sys /sys
 # The kernel does not mount devtmpfs for an initramfs.
 mount -t devtmpfs dev /dev
 
-root=host share= kdir=
+root=host share= kdir= keep=
 for arg in $(cat /proc/cmdline); do
     case $arg in
     twill.root=*) root=${arg#*=} ;;
     twill.share=*) share=${arg#*=} ;;
     twill.kdir=*) kdir=${arg#*=} ;;
+    twill.keep=*) keep=${arg#*=} ;;
     esac
 done
 
@@ -42,6 +43,9 @@ done </etc/twill-modules
 # The host's whole filesystem, read-only: test binaries run from the host's target directory.
 opts=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o "$opts,ro" host /host || fail "cannot mount the host's filesystem"
+# A view of it that the guest's own /tmp and /run below will not hide.
+mkdir -p /ro
+mount -o bind /host /ro || fail "cannot bind the host's filesystem"
 mkdir -p "$share"
 mount -t 9p -o "$opts" share "$share" || fail "cannot mount the share $share"
 ip link set lo up
@@ -54,6 +58,14 @@ if [ "$root" = host ]; then
     mount -t devtmpfs dev /host/dev
     mount -t tmpfs tmp /host/tmp
     mount -t tmpfs run /host/run
+    # The tests' target directory stays visible when it lives under /tmp or /run (a clone
+    # of the repository in /tmp, as CI may make).
+    case $keep in
+    /tmp/* | /run/*)
+        mkdir -p "/host$keep"
+        mount -o bind "/ro$keep" "/host$keep" || fail "cannot bind $keep into the host root"
+        ;;
+    esac
     mkdir -p "/host$share" 2>/dev/null
     mount -o bind "$share" "/host$share" || fail "cannot bind the share into the host root"
     # Modules the kernel asks for later (`ip link add … type wireguard`) come from the

@@ -19,9 +19,17 @@ pub(super) fn command(
         GuestRoot::Host => "host",
         GuestRoot::Initramfs => "initramfs",
     };
+    // The target directory (test binaries, examples, the workspace's binaries) must stay
+    // visible in the guest even under a directory the guest mounts its own tmpfs on.
+    let target = crate::binaries::target_dir();
+    let keep = target.parent().unwrap_or(&target).display().to_string();
+    assert!(
+        !keep.contains(char::is_whitespace),
+        "the target directory {keep:?} has whitespace: the kernel command line cannot carry it"
+    );
     let cmdline = format!(
         "console=ttyS0 quiet panic=-1 mitigations=off twill.root={root} \
-         twill.share={share_path} twill.kdir={}",
+         twill.share={share_path} twill.kdir={} twill.keep={keep}",
         kernel.dir.display()
     );
     let mut cmd = Command::new(assets::qemu());
