@@ -99,11 +99,6 @@ pub fn lease_fits(
     fits(config.ipv4.as_ref(), ipv4) && fits(config.ipv6.as_ref(), ipv6)
 }
 
-fn is_ours(lease: &Lease, attrs: &Attrs) -> bool {
-    (attrs.public_ip.is_some() && lease.attrs.public_ip == attrs.public_ip)
-        || (attrs.public_ipv6.is_some() && lease.attrs.public_ipv6 == attrs.public_ipv6)
-}
-
 fn taken(leases: &[Lease], range: Option<&Range>, v6: bool) -> BTreeSet<u128> {
     let Some(r) = range else {
         return BTreeSet::new();
@@ -141,7 +136,7 @@ pub async fn acquire<S: Store>(
         let leases = listing.leases;
         // 1. Our own lease (same public address) that still fits the config.
         let mut reuse = None;
-        for l in leases.iter().filter(|l| is_ours(l, attrs)) {
+        for l in leases.iter().filter(|l| attrs.same_node(&l.attrs)) {
             if reuse.is_none() && lease_fits(config, l.ipv4.as_ref(), l.ipv6.as_ref()) {
                 reuse = Some(l.clone());
             } else {

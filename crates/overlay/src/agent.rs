@@ -149,6 +149,15 @@ fn underlay_family(u: &Underlay) -> IpFamily {
     }
 }
 
+/// The underlay `--iface` and `--public-ip` name, found on the kernel thread.
+async fn underlay(worker: &Worker, opts: &Options) -> anyhow::Result<Underlay> {
+    let (iface, public_ip) = (opts.iface.clone(), opts.public_ip);
+    worker
+        .call(move |k| find_underlay(&mut k.nl, iface.as_deref(), public_ip))
+        .await?
+        .map_err(anyhow::Error::msg)
+}
+
 /// Runs the agent until `stop` fires.
 pub async fn run<S: Store>(
     mut store: S,
@@ -157,11 +166,7 @@ pub async fn run<S: Store>(
     mut stop: mpsc::Receiver<()>,
 ) -> anyhow::Result<()> {
     let worker = Worker::spawn()?;
-    let (iface, public_ip) = (opts.iface.clone(), opts.public_ip);
-    let underlay = worker
-        .call(move |k| find_underlay(&mut k.nl, iface.as_deref(), public_ip))
-        .await?
-        .map_err(anyhow::Error::msg)?;
+    let underlay = underlay(&worker, &opts).await?;
     log::info(
         "underlay",
         &[
@@ -522,16 +527,17 @@ fn udp_peers(
 /// vxlan device, the host rules and subnet.env. Pods on the node lose the network.
 pub async fn leave<S: Store>(mut store: S, opts: &Options) -> anyhow::Result<()> {
     let worker = Worker::spawn()?;
-    let (iface, public_ip) = (opts.iface.clone(), opts.public_ip);
-    let underlay = worker
-        .call(move |k| find_underlay(&mut k.nl, iface.as_deref(), public_ip))
-        .await?
-        .map_err(anyhow::Error::msg)?;
+    let underlay = underlay(&worker, opts).await?;
+    let me = Attrs {
+        public_ip: underlay.public_ip,
+        public_ipv6: underlay.public_ipv6,
+        backend_type: String::new(),
+        vni: None,
+        vtep_mac: None,
+    };
     let listing = store.list().await?;
     for l in &listing.leases {
-        let ours = (underlay.public_ip.is_some() && l.attrs.public_ip == underlay.public_ip)
-            || (underlay.public_ipv6.is_some() && l.attrs.public_ipv6 == underlay.public_ipv6);
-        if ours {
+        if me.same_node(&l.attrs) {
             store.delete(&l.key()).await?;
             log::info("lease released", &[("key", &l.key())]);
         }

@@ -100,6 +100,13 @@ impl Attrs {
         })
     }
 
+    /// Whether `other` was published by the node these attrs describe: the same public
+    /// address (a node's identity in flannel's leases).
+    pub fn same_node(&self, other: &Attrs) -> bool {
+        (self.public_ip.is_some() && other.public_ip == self.public_ip)
+            || (self.public_ipv6.is_some() && other.public_ipv6 == self.public_ipv6)
+    }
+
     /// The underlay address peers send to: IPv4 when the node has one.
     pub fn underlay(&self) -> Option<IpAddr> {
         self.public_ip

@@ -40,6 +40,21 @@ pub struct Status {
     pub revision: Option<i64>,
 }
 
+impl Status {
+    /// A lease held and the data plane reconciled at least once.
+    fn healthy(&self) -> bool {
+        self.lease.is_some() && self.last_reconcile.is_some()
+    }
+
+    /// Other nodes' leases seen at the last listing.
+    fn peers(&self) -> usize {
+        self.leases
+            .iter()
+            .filter(|l| Some(l.key()) != self.lease)
+            .count()
+    }
+}
+
 /// The status, shared between the agent and the server.
 #[derive(Debug, Clone, Default)]
 pub struct Shared(Arc<Mutex<Status>>);
@@ -81,8 +96,7 @@ impl Shared {
     /// Healthy: a lease held and the store reachable, or the data plane in place while it
     /// is not (an etcd outage does not make a working node unhealthy — its pods still talk).
     pub fn healthy(&self) -> bool {
-        let s = self.lock();
-        s.lease.is_some() && s.last_reconcile.is_some()
+        self.lock().healthy()
     }
 
     /// `/status` as JSON.
@@ -92,9 +106,9 @@ impl Shared {
             "updated": now(),
             "lease": s.lease,
             "backend": s.backend,
-            "healthy": s.lease.is_some() && s.last_reconcile.is_some(),
+            "healthy": s.healthy(),
             "storeReachable": s.store_ok,
-            "peers": s.leases.iter().filter(|l| Some(l.key()) != s.lease).count(),
+            "peers": s.peers(),
             "unroutable": s.unroutable,
             "lastReconcile": s.last_reconcile,
             "lastReconcileSeconds": s.last_reconcile_seconds,
@@ -127,7 +141,7 @@ impl Shared {
     /// `/metrics` in Prometheus' text format.
     pub fn metrics(&self) -> String {
         let s = self.lock();
-        let peers = s.leases.iter().filter(|l| Some(l.key()) != s.lease).count();
+        let peers = s.peers();
         let mut out = String::new();
         let mut g = |name: &str, kind: &str, help: &str, v: f64| {
             out.push_str(&format!(

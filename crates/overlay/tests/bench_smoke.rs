@@ -47,13 +47,13 @@ fn the_overlay_benchmark_runs_and_reports_every_path() {
     }
     assert!(text.contains("convergence at 3 hosts"), "{text}");
     assert!(text.contains("twilld RSS"), "{text}");
-    let left = std::fs::read_dir(twill_test_support::multihost::ROOT)
+    let left = std::fs::read_dir(twill_test_support::namespaces::ROOT)
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(
         left,
         0,
         "namespaces left under {}",
-        twill_test_support::multihost::ROOT
+        twill_test_support::namespaces::ROOT
     );
 }

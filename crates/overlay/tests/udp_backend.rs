@@ -15,7 +15,6 @@
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -44,7 +43,6 @@ impl Sandbox {
 /// One node: its namespace, a netlink socket in it, its addresses.
 struct Node {
     ns: NetNs,
-    path: PathBuf,
     nl: Netlink,
     /// 198.18.0.n
     underlay: IpAddr,
@@ -72,9 +70,7 @@ impl Node {
 
     /// A command run inside the node's namespace.
     fn command(&self, program: &str) -> Command {
-        let mut c = Command::new("nsenter");
-        c.arg(format!("--net={}", self.path.display())).arg(program);
-        c
+        twill_test_support::child::command_in(&self.ns, program)
     }
 
     /// The pod-side address: the subnet's first address, which the TUN device holds.
@@ -89,7 +85,6 @@ fn two_nodes(sb: &mut Sandbox) -> (Node, Node) {
     sb.0 = Some(world);
     let mut nodes = hosts.into_iter().map(|h| Node {
         ns: h.node.ns,
-        path: h.node.path,
         nl: h.node.nl,
         underlay: h.addr,
         subnet: prefix(&format!("10.244.{}.0/24", h.n)),

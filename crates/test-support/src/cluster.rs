@@ -54,26 +54,31 @@ impl Cluster {
         }
     }
 
-    /// Starts twilld on host `i` with `extra` flags.
-    pub fn start_agent(&mut self, i: usize, extra: &[&str]) {
-        assert!(self.agents[i].is_none(), "agent {i} already runs");
+    /// twilld for host `i` with the cluster's flags (etcd, underlay, TTL, paths).
+    pub fn agent_command(&self, i: usize) -> Command {
         let h = &self.hosts[i];
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(h.dir.join("twilld.log"))
-            .unwrap();
-        let child = h
-            .node
-            .command(binary("twilld"))
-            .arg(format!("--etcd-endpoints={}", self.etcd.endpoint()))
+        let mut c = h.node.command(binary("twilld"));
+        c.arg(format!("--etcd-endpoints={}", self.etcd.endpoint()))
             .args(["--iface", "eth0", "--ip-masq", "--resync", "5"])
             .arg(format!("--subnet-lease-ttl={}", self.ttl))
             .arg(format!(
                 "--subnet-file={}",
                 h.dir.join("subnet.env").display()
             ))
-            .arg(format!("--state-dir={}", h.dir.join("state").display()))
+            .arg(format!("--state-dir={}", h.dir.join("state").display()));
+        c
+    }
+
+    /// Starts twilld on host `i` with `extra` flags.
+    pub fn start_agent(&mut self, i: usize, extra: &[&str]) {
+        assert!(self.agents[i].is_none(), "agent {i} already runs");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.hosts[i].dir.join("twilld.log"))
+            .unwrap();
+        let child = self
+            .agent_command(i)
             .args(extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())

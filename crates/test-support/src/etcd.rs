@@ -4,14 +4,18 @@
 //! removed on drop.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
+
+use twill_kernel::NetNs;
+
+use crate::child::command_in;
 use std::time::{Duration, Instant};
 
 use crate::multihost::Node;
 
 /// A running (or stopped) etcd.
 pub struct Etcd {
-    ns_path: PathBuf,
+    ns: NetNs,
     data: PathBuf,
     log: PathBuf,
     addr: String,
@@ -22,7 +26,7 @@ impl Etcd {
     /// Starts etcd in `node` listening on `addr:2379`, with its data under `dir`.
     pub fn start(node: &Node, addr: &str, dir: &std::path::Path) -> Etcd {
         let mut e = Etcd {
-            ns_path: node.path.clone(),
+            ns: NetNs::open(&node.path).unwrap(),
             data: dir.join("etcd-data"),
             log: dir.join("etcd.log"),
             addr: addr.to_owned(),
@@ -47,10 +51,7 @@ impl Etcd {
             .unwrap();
         let client = self.endpoint();
         // Peers talk on the namespace's own loopback: a single member.
-        let child = Command::new("nsenter")
-            .arg(format!("--net={}", self.ns_path.display()))
-            .arg("--")
-            .arg("etcd")
+        let child = command_in(&self.ns, "etcd")
             .args(["--name", "t", "--data-dir"])
             .arg(&self.data)
             .args([
@@ -94,10 +95,7 @@ impl Etcd {
 
     /// Runs `etcdctl ARGS` against it; the output or the error text.
     pub fn ctl(&self, args: &[&str]) -> Result<String, String> {
-        let out = Command::new("nsenter")
-            .arg(format!("--net={}", self.ns_path.display()))
-            .arg("--")
-            .arg("etcdctl")
+        let out = command_in(&self.ns, "etcdctl")
             .arg(format!("--endpoints={}", self.endpoint()))
             .args(["--dial-timeout", "1s", "--command-timeout", "3s"])
             .args(args)

@@ -27,18 +27,7 @@ fn a_node_joins_leaves_and_dies_and_the_others_follow_without_restarts() {
     // Host 3 leaves cleanly: its lease goes at once, the others drop its routes.
     c.stop_agent(2, libc::SIGTERM);
     let h = &c.hosts[2];
-    let out = h
-        .node
-        .command(env!("CARGO_BIN_EXE_twilld"))
-        .arg(format!("--etcd-endpoints={}", c.etcd.endpoint()))
-        .args(["--iface", "eth0", "--leave"])
-        .arg(format!(
-            "--subnet-file={}",
-            h.dir.join("subnet.env").display()
-        ))
-        .arg(format!("--state-dir={}", h.dir.join("state").display()))
-        .output()
-        .unwrap();
+    let out = c.agent_command(2).arg("--leave").output().unwrap();
     assert!(
         out.status.success(),
         "{}",

@@ -1,7 +1,5 @@
 //! The vxlan backend end to end.
 
-use std::time::Duration;
-
 use twill_test_support::cluster::{Cluster, PREFIX};
 
 const VXLAN: &str = r#"{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}"#;
@@ -75,7 +73,6 @@ fn pods_on_two_hosts_talk_over_vxlan_and_etcd_reads_like_flannel() {
     assert_eq!(etcd_keys.len(), 3, "config + 2 leases: {etcd_keys:?}");
     c.del(&a);
     c.del(&b);
-    let _ = Duration::ZERO;
 }
 
 #[test]

@@ -152,13 +152,14 @@ pub fn routes(ipam: &Map<String, Value>) -> Result<Vec<Value>, CniError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use serde_json::json;
     use twill_cni::skel::{CniArgs, Command};
     use twill_cni::{Code, Version};
 
+    /// An ADD's arguments with `config` as stdin (shared by the flannel modules' tests).
     pub(crate) fn args(config: Value) -> CmdArgs {
         CmdArgs {
             command: Command::Add,

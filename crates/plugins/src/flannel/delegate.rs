@@ -96,24 +96,9 @@ mod tests {
     use super::*;
     use crate::flannel::subnet_env;
     use serde_json::json;
-    use twill_cni::skel::{CmdArgs, CniArgs, Command};
-    use twill_cni::Version;
 
     fn conf(config: Value) -> FlannelConf {
-        let args = CmdArgs {
-            command: Command::Add,
-            container_id: "ctr".into(),
-            netns: None,
-            netns_override: false,
-            ifname: "eth0".into(),
-            args: CniArgs::parse("").unwrap(),
-            path: vec![],
-            stdin: serde_json::to_vec(&config).unwrap(),
-            name: config["name"].as_str().unwrap().to_owned(),
-            config,
-            version: Version::V1_1_0,
-        };
-        FlannelConf::parse(&args).unwrap()
+        FlannelConf::parse(&crate::flannel::config::tests::args(config)).unwrap()
     }
 
     const V4: &str = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\n\
