@@ -135,9 +135,11 @@ async fn load_config<S: Store>(store: &mut S, opts: &Options, status: &Shared) -
                 }
             }
         }
-        // Wait for the store to change (or 5 s), never a hot loop.
-        let _ = tokio::time::timeout(Duration::from_secs(5), store.changed(0)).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Wait for the store to change after now (or 5 s), never a hot loop. Watching from
+        // the current revision matters: from revision 0 etcd would replay its whole history,
+        // each old event ending the wait at once.
+        let now = store.list().await.map(|l| l.revision).unwrap_or(0);
+        let _ = tokio::time::timeout(Duration::from_secs(5), store.changed(now)).await;
     }
 }
 
