@@ -80,11 +80,12 @@ pub fn host(host: &mut Ns, bridge: &str) -> Value {
         if l.master != Some(br.index) {
             continue;
         }
-        let p = host
-            .nl
-            .bridge_port_get(LinkId::Index(l.index))
-            .unwrap()
-            .unwrap();
+        // A port listed a moment ago may be gone now: the kernel dismantles a deleted
+        // pod's veth asynchronously. Such a port is not part of the state any more.
+        let p = match host.nl.bridge_port_get(LinkId::Index(l.index)) {
+            Err(e) if e.is_not_found() => continue,
+            other => other.unwrap().unwrap(),
+        };
         ports.push(json!({
             "kind": l.kind, "up": l.is_up(), "mtu": l.mtu,
             "hairpin": p.hairpin, "isolated": p.isolated,
