@@ -10,6 +10,7 @@
 
 mod chain;
 mod node;
+mod parallel;
 mod report;
 mod scenario;
 mod spawn;
@@ -25,11 +26,17 @@ use scenario::Scenario;
 /// Upper bound on pods per run: a bounded load, whatever the command line says.
 const MAX_PODS: usize = 5000;
 
+/// Upper bound on chains at once.
+const MAX_PARALLEL: usize = 64;
+
 const USAGE: &str = "\
-usage: twill-bench [--pods N] [--scenario NAME] [--twill-cni PATH] [--reference DIR] [--json FILE]
+usage: twill-bench [--pods N] [--scenario NAME] [--parallel P] [--twill-cni PATH] [--reference DIR]
+                   [--json FILE]
 
   --pods N          pods per implementation (default 1000, at most 5000)
   --scenario NAME   bridge (default) or podman
+  --parallel P      fill the node with P chains at once, then drain it the same way, and
+                    report wall times (default: one pod at a time, with per-pod figures)
   --twill-cni PATH  twill's multi-call plugin binary (default: twill-cni beside this binary)
   --reference DIR   the reference plugins (default /usr/lib/cni)
   --json FILE       also write the figures as JSON
@@ -40,6 +47,7 @@ Needs root: it creates network namespaces (and removes them all when it ends).";
 struct Options {
     pods: usize,
     scenario: Scenario,
+    parallel: Option<usize>,
     twill_cni: PathBuf,
     reference: PathBuf,
     json: Option<PathBuf>,
@@ -51,6 +59,7 @@ fn parse_options() -> Result<Options, String> {
     let mut opts = Options {
         pods: 1000,
         scenario: Scenario::Bridge,
+        parallel: None,
         twill_cni: here.with_file_name("twill-cni"),
         reference: PathBuf::from("/usr/lib/cni"),
         json: None,
@@ -72,6 +81,17 @@ fn parse_options() -> Result<Options, String> {
                     .into_iter()
                     .find(|s| s.name() == v)
                     .ok_or_else(|| format!("--scenario: unknown scenario {v:?}"))?;
+            }
+            "--parallel" => {
+                let v = value()?;
+                opts.parallel = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|n| (1..=MAX_PARALLEL).contains(n))
+                        .ok_or_else(|| {
+                            format!("--parallel: {v:?} is not a number in 1..={MAX_PARALLEL}")
+                        })?,
+                );
             }
             "--twill-cni" => opts.twill_cni = PathBuf::from(value()?),
             "--reference" => opts.reference = PathBuf::from(value()?),
@@ -109,20 +129,32 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match sweep::run(&opts) {
-        Ok(figures) => {
-            let _ = std::io::stdout().write_all(report::table(&figures).as_bytes());
-            if let Some(path) = &opts.json {
-                if let Err(e) = std::fs::write(path, report::json(&figures).to_string()) {
-                    eprintln!("twill-bench: write {}: {e}", path.display());
-                    return ExitCode::from(1);
-                }
+    if let Some(p) = opts.parallel {
+        return match parallel::run(&opts, p) {
+            Ok(figures) => output(&parallel::table(&figures), &parallel::json(&figures), &opts),
+            Err(e) => {
+                eprintln!("twill-bench: {e}");
+                ExitCode::from(1)
             }
-            ExitCode::SUCCESS
-        }
+        };
+    }
+    match sweep::run(&opts) {
+        Ok(figures) => output(&report::table(&figures), &report::json(&figures), &opts),
         Err(e) => {
             eprintln!("twill-bench: {e}");
             ExitCode::from(1)
         }
     }
+}
+
+/// Prints the table and writes the JSON where `--json` says.
+fn output(table: &str, json: &serde_json::Value, opts: &Options) -> ExitCode {
+    let _ = std::io::stdout().write_all(table.as_bytes());
+    if let Some(path) = &opts.json {
+        if let Err(e) = std::fs::write(path, json.to_string()) {
+            eprintln!("twill-bench: write {}: {e}", path.display());
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::SUCCESS
 }

@@ -68,7 +68,20 @@ pub struct Figures {
 }
 
 /// A scratch directory removed on drop.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(PathBuf);
+
+impl Scratch {
+    /// Creates the directory.
+    pub(crate) fn new(dir: PathBuf) -> Result<Scratch, SweepError> {
+        std::fs::create_dir_all(&dir).map_err(|e| setup_err("create", &dir, e))?;
+        Ok(Scratch(dir))
+    }
+
+    /// Its path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+}
 
 impl Drop for Scratch {
     fn drop(&mut self) {
@@ -135,7 +148,7 @@ fn runner(
 }
 
 /// twill's plugin directory: a symlink to the multi-call binary per plugin the chain uses.
-fn twill_dir(opts: &Options, scratch: &Path) -> Result<PathBuf, SweepError> {
+pub(crate) fn twill_dir(opts: &Options, scratch: &Path) -> Result<PathBuf, SweepError> {
     let target = std::fs::canonicalize(&opts.twill_cni)
         .map_err(|e| setup_err("twill plugin binary", &opts.twill_cni, e))?;
     let dir = scratch.join("twill-bin");
@@ -147,7 +160,7 @@ fn twill_dir(opts: &Options, scratch: &Path) -> Result<PathBuf, SweepError> {
     Ok(dir)
 }
 
-fn check_reference(opts: &Options) -> Result<(), SweepError> {
+pub(crate) fn check_reference(opts: &Options) -> Result<(), SweepError> {
     for name in opts.scenario.plugin_names() {
         let p = opts.reference.join(name);
         if !p.is_file() {
@@ -168,8 +181,8 @@ pub fn run(opts: &Options) -> Result<Figures, SweepError> {
         return Err(SweepError::NotRoot);
     }
     check_reference(opts)?;
-    let scratch = Scratch(std::env::temp_dir().join(format!("twill-bench-{}", std::process::id())));
-    std::fs::create_dir_all(&scratch.0).map_err(|e| setup_err("create", &scratch.0, e))?;
+    let scratch =
+        Scratch::new(std::env::temp_dir().join(format!("twill-bench-{}", std::process::id())))?;
     let ours = twill_dir(opts, &scratch.0)?;
     let mut sides = [
         runner("twill", opts, ours, &scratch.0)?,
@@ -198,7 +211,7 @@ pub fn run(opts: &Options) -> Result<Figures, SweepError> {
     })
 }
 
-fn container_id(label: &str, i: usize) -> String {
+pub(crate) fn container_id(label: &str, i: usize) -> String {
     format!("bench-{label}-{i}")
 }
 

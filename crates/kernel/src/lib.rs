@@ -9,6 +9,9 @@
 //! * [`tun`]: tun devices, created by opening `/dev/net/tun`.
 //! * [`netns`]: network namespaces — open, create and delete named ones, run a closure
 //!   inside one on a dedicated thread, open a netlink socket inside one.
+//! * [`reclaim`]: the kernel's reclamation after a deletion (a link's unregistration, the
+//!   freeing behind a netfilter socket's close) done by a detached process, off the caller's
+//!   path.
 //! * [`sysctl`]: per-namespace `/proc/sys/net` values.
 //! * [`nft`]: nf_tables over `NETLINK_NETFILTER` — tables, chains, sets and maps, elements,
 //!   rules from a typed expression model, atomic batches, listing, and the per-network
@@ -33,6 +36,7 @@ pub mod net;
 pub mod netns;
 pub mod nft;
 pub mod nl;
+pub mod reclaim;
 pub mod route;
 pub mod sysctl;
 pub mod tun;

@@ -26,8 +26,15 @@ fn main() -> ExitCode {
         let _ = writeln!(std::io::stdout().lock(), "{}", registry::list());
         return ExitCode::SUCCESS;
     }
-    match registry::select(&invoked, explicit.as_deref()) {
+    // A plugin is a short-lived process: the last closes of its netfilter sockets, which make
+    // nf_tables wait for the freeing of what was deleted, go to a detached process once the
+    // answer is written (twill_kernel::reclaim; docs/decisions.md).
+    twill_kernel::reclaim::defer_socket_closes();
+    let code = match registry::select(&invoked, explicit.as_deref()) {
         Ok(plugin) => (plugin.main)(),
         Err(message) => registry::refuse(&message),
-    }
+    };
+    let _ = std::io::stdout().flush();
+    twill_kernel::reclaim::hand_off();
+    code
 }

@@ -76,6 +76,25 @@ impl Netlink {
         Ok(())
     }
 
+    /// Joins multicast `group` (`RTNLGRP_*`): the kernel's announcements of that group in this
+    /// socket's namespace are queued on it from now on.
+    pub fn subscribe(&mut self, group: u32) -> io::Result<()> {
+        // SAFETY: `group` outlives the call and the length passed is its size.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_NETLINK,
+                libc::NETLINK_ADD_MEMBERSHIP,
+                (&group as *const u32).cast(),
+                size_of::<u32>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     fn sockopt(&self, opt: libc::c_int) -> io::Result<usize> {
         let mut value: libc::c_int = 0;
         let mut len = size_of::<libc::c_int>() as libc::socklen_t;

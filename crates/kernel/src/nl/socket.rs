@@ -33,6 +33,16 @@ pub struct Netlink {
     pub(super) seq: u32,
     pub(super) buf: Vec<u8>,
     interrupted_dumps: u64,
+    /// A netfilter socket: its last close may wait for nf_tables (see [`crate::reclaim`]).
+    netfilter: bool,
+}
+
+impl Drop for Netlink {
+    fn drop(&mut self) {
+        if self.netfilter {
+            crate::reclaim::keep_until_hand_off(self.fd.as_fd());
+        }
+    }
 }
 
 impl Netlink {
@@ -108,6 +118,7 @@ impl Netlink {
             seq: 0,
             buf: vec![0; RECV_BUFFER],
             interrupted_dumps: 0,
+            netfilter: protocol == libc::NETLINK_NETFILTER,
         })
     }
 

@@ -70,7 +70,7 @@ pub fn add(args: &CmdArgs) -> Result<Value, CniError> {
             if spoofchk {
                 spoofchk::undo(args);
             }
-            undo.run(&mut host, args);
+            undo.run(args);
         })
 }
 

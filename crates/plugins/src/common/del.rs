@@ -5,10 +5,9 @@
 use twill_cni::config::NetConf;
 use twill_cni::skel::CmdArgs;
 use twill_cni::CniError;
-use twill_kernel::LinkId;
 
 use super::error::kernel;
-use super::{ipam, netns};
+use super::{ipam, netns, unlink};
 
 /// Runs DEL. Succeeds when the namespace, the interface or the reservation are already gone,
 /// and on repeats. Keys ADD refuses are not refused here, and neither is a missing `ipam` (no
@@ -23,8 +22,8 @@ pub fn ipam_then_link(args: &CmdArgs) -> Result<(), CniError> {
         None => Ok(()),
     };
     if let Some(path) = args.netns.as_deref() {
-        if let Some((_ns, mut nl)) = netns::open_for_del(path)? {
-            match nl.link_delete(LinkId::Name(&args.ifname)) {
+        if let Some((ns, nl)) = netns::open_for_del(path)? {
+            match unlink::container_link(&ns, nl, &args.ifname) {
                 Err(e) if !e.is_not_found() => return Err(kernel(e)),
                 _ => {}
             }

@@ -1,6 +1,6 @@
 //! What several plugins share: the container namespace, veth pairs, configuring addresses
 //! and routes inside the container, delegating to IPAM, the keys every plugin reads the same
-//! way, CHECK's steps, undoing a failed ADD, and the kernel-to-CNI error edge.
+//! way, CHECK's steps, undoing a failed ADD, deleting interfaces without waiting for the kernel's reclamation, and the kernel-to-CNI error edge.
 
 pub mod check;
 pub mod configure;
@@ -14,4 +14,5 @@ pub mod netns;
 pub mod random;
 pub mod record;
 pub mod undo;
+pub mod unlink;
 pub mod veth;

@@ -2,9 +2,8 @@
 //! reservation (when one was made) and deletes the pair, so nothing is left half configured.
 
 use twill_cni::skel::CmdArgs;
-use twill_kernel::{LinkId, Netlink};
 
-use super::ipam;
+use super::{ipam, unlink};
 
 /// What to undo when ADD fails after the veth pair exists.
 #[derive(Debug, Clone)]
@@ -20,7 +19,7 @@ pub struct Undo<'a> {
 impl Undo<'_> {
     /// Releases and deletes, best effort: the ADD's own error is what the runtime must see,
     /// so failures here only go to stderr.
-    pub fn run(&self, host: &mut Netlink, args: &CmdArgs) {
+    pub fn run(&self, args: &CmdArgs) {
         if let Some(t) = self.ipam {
             if let Err(e) = ipam::del(t, args) {
                 eprintln!(
@@ -29,7 +28,7 @@ impl Undo<'_> {
                 );
             }
         }
-        match host.link_delete(LinkId::Name(&self.veth)) {
+        match unlink::host_link(&self.veth) {
             Err(e) if !e.is_not_found() => eprintln!(
                 "{}: deleting {:?} after a failed ADD: {e}",
                 self.plugin, self.veth

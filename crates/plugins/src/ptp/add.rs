@@ -48,7 +48,7 @@ pub fn add(args: &CmdArgs) -> Result<Value, CniError> {
         container: &container,
         port: &port,
     };
-    attach(&ctx, &mut host, &mut undo).inspect_err(|_| undo.run(&mut host, args))
+    attach(&ctx, &mut host, &mut undo).inspect_err(|_| undo.run(args))
 }
 
 struct Ctx<'a> {

@@ -1,0 +1,51 @@
+//! Deleting an interface at the speed of the deletion: the kernel unlists a link and removes
+//! its addresses and routes within a millisecond, then spends 10–50 ms reclaiming the device
+//! before it acknowledges. The request is made by a detached process
+//! (`twill_kernel::reclaim`), and the plugin goes on once the kernel has announced the removal
+//! of both ends of the pair: nothing of the attachment is visible any more.
+
+use twill_kernel::reclaim::{delete_link_unwaited, Watch};
+use twill_kernel::{LinkId, NetNs, Netlink, Result};
+
+/// Deletes the container's interface `ifname` through `nl` (a socket inside `ns`); a veth
+/// takes its host end along. Returns once both ends are gone. A missing interface is a
+/// not-found error, as from `Netlink::link_delete`.
+pub fn container_link(ns: &NetNs, mut nl: Netlink, ifname: &str) -> Result<()> {
+    let link = nl.link_get(LinkId::Name(ifname))?;
+    let mut watch = ns.run(Netlink::open)??;
+    let mut host = Netlink::open()?;
+    let mut watches = vec![Watch {
+        socket: &mut watch,
+        index: link.index,
+    }];
+    // The host end is watched when it is in this namespace, as the plugin made it: the
+    // kernel announces it last. A peer found elsewhere is not waited for (its own
+    // namespace's listeners see it go an instant after the container end).
+    if let (Some(peer), Some(_)) = (link.link, link.link_netnsid) {
+        let ours = host.link_get(LinkId::Index(peer));
+        if ours.is_ok_and(|l| l.link == Some(link.index)) {
+            watches.push(Watch {
+                socket: &mut host,
+                index: peer,
+            });
+        }
+    }
+    delete_link_unwaited(nl, link.index, &mut watches)
+}
+
+/// Deletes the host's link `name` (a veth takes its container end along); returns once the
+/// kernel has announced its removal. Used to undo a failed ADD: the container end goes in
+/// the same kernel operation, an instant later.
+pub fn host_link(name: &str) -> Result<()> {
+    let mut watch = Netlink::open()?;
+    let index = watch.link_index(name)?;
+    let requester = Netlink::open()?;
+    delete_link_unwaited(
+        requester,
+        index,
+        &mut [Watch {
+            socket: &mut watch,
+            index,
+        }],
+    )
+}
