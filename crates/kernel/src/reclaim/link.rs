@@ -249,3 +249,29 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     // SAFETY: both descriptors are fresh and owned by nobody else.
     Ok(unsafe { (OwnedFd::from_raw_fd(read), OwnedFd::from_raw_fd(write)) })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ack_code;
+
+    fn ack(msg_type: u16, code: i32) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&36u32.to_ne_bytes());
+        b.extend_from_slice(&msg_type.to_ne_bytes());
+        b.extend_from_slice(&[0; 10]);
+        b.extend_from_slice(&code.to_ne_bytes());
+        b.extend_from_slice(&[0; 16]);
+        b
+    }
+
+    #[test]
+    fn the_workers_answer_is_the_acks_errno() {
+        assert_eq!(ack_code(&ack(2, 0)), 0);
+        assert_eq!(ack_code(&ack(2, -libc::ENODEV)), libc::ENODEV);
+        // Anything but an acknowledgement, or too short to hold one, is an I/O error.
+        assert_eq!(ack_code(&ack(16, 0)), libc::EIO);
+        assert_eq!(ack_code(&ack(2, 0)[..18]), libc::EIO);
+        assert_eq!(ack_code(&[]), libc::EIO);
+        assert_eq!(ack_code(&ack(2, i32::MIN)), libc::EIO);
+    }
+}

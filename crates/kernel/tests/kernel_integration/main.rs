@@ -20,6 +20,7 @@ mod links;
 mod namespaces;
 mod neighbours;
 mod overlay;
+mod reclaim;
 mod routes;
 mod scale;
 mod traffic;
