@@ -30,7 +30,7 @@ fn pods_talk(dual: bool) {
             assert!(in_subnet(pod.ipv6().unwrap(), crate::common::SUBNET6));
         }
         // The same addresses are on eth0 inside the pod's namespace.
-        let on_eth0 = addresses(&pod.netns, "eth0");
+        let on_eth0 = addresses(&pod.ns.ns, "eth0");
         for ip in &pod.ips {
             assert!(
                 on_eth0.iter().any(|a| a.starts_with(&format!("{ip}/"))),
@@ -38,23 +38,23 @@ fn pods_talk(dual: bool) {
             );
         }
         assert!(
-            ping(&pod.netns, GW4.parse().unwrap()),
+            ping(&pod.ns.ns, GW4.parse().unwrap()),
             "{} → gateway",
             pod.id
         );
         if dual {
             assert!(
-                ping(&pod.netns, GW6.parse().unwrap()),
+                ping(&pod.ns.ns, GW6.parse().unwrap()),
                 "{} → gateway6",
                 pod.id
             );
         }
     }
     assert_ne!(a.ipv4(), b.ipv4());
-    assert!(ping(&a.netns, b.ipv4()), "a → b");
-    assert!(ping(&b.netns, a.ipv4()), "b → a");
+    assert!(ping(&a.ns.ns, b.ipv4()), "a → b");
+    assert!(ping(&b.ns.ns, a.ipv4()), "b → a");
     if dual {
-        assert!(ping(&a.netns, b.ipv6().unwrap()), "a → b (IPv6)");
+        assert!(ping(&a.ns.ns, b.ipv6().unwrap()), "a → b (IPv6)");
     }
     // The bridge holds the gateway addresses.
     let br = addresses(&node.host.ns, BRIDGE);

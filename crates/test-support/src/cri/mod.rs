@@ -9,6 +9,7 @@
 //! - [`client`]: the CRI v1 client (the `k8s-cri` crate's tonic stubs) over its socket;
 //! - [`node`]: a node — host namespace, plugin and configuration directories, containerd;
 //! - [`pod`]: a pod's sandbox configuration and what a test reads back from it;
+//! - [`probes`]: a recording and a sleeping test plugin to put into a chain;
 //! - [`cleanup`]: mounts and cgroups of one containerd, found and removed.
 
 pub mod cleanup;
@@ -18,6 +19,7 @@ pub mod containerd;
 pub mod image;
 pub mod node;
 pub mod pod;
+pub mod probes;
 
 pub use client::Cri;
 pub use config::CriConfig;

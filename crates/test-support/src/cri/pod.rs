@@ -9,6 +9,8 @@ use k8s_cri::v1::{
 };
 use twill_kernel::NetNs;
 
+use crate::ns::Ns;
+
 /// The parts of a PodSandboxConfig the tests vary.
 #[derive(Debug, Clone, Default)]
 pub struct PodSpec {
@@ -99,8 +101,8 @@ pub struct RunningPod {
     pub ips: Vec<IpAddr>,
     /// The pause process (from the verbose `info`).
     pub pid: u32,
-    /// Its network namespace, opened through the pause process.
-    pub netns: NetNs,
+    /// Its network namespace, opened through the pause process (`/proc/<pid>/ns/net`).
+    pub ns: Ns,
 }
 
 impl RunningPod {
@@ -119,12 +121,25 @@ impl RunningPod {
             ips.push(extra.ip.parse().unwrap());
         }
         let pid = pause_pid(status).unwrap_or_else(|| panic!("no pid in {status:?}"));
-        let netns = NetNs::open(std::path::Path::new(&format!("/proc/{pid}/ns/net"))).unwrap();
+        let path = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
+        let netns = NetNs::open(&path).unwrap();
+        let nl = netns.netlink().unwrap();
+        let name = status
+            .status
+            .as_ref()
+            .and_then(|s| s.metadata.as_ref())
+            .map(|m| m.name.clone())
+            .unwrap_or_else(|| id.to_owned());
         RunningPod {
             id: id.to_owned(),
             ips,
             pid,
-            netns,
+            ns: Ns {
+                name,
+                path,
+                ns: netns,
+                nl,
+            },
         }
     }
 
