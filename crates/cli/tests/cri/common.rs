@@ -96,7 +96,7 @@ pub struct Snapshot {
     /// Processes in the pods' cgroups.
     pub processes: usize,
     /// Mounts under containerd's directory (namespace pins, rootfs, shm).
-    pub mounts: usize,
+    pub mounts: Vec<String>,
     /// Running shims.
     pub shims: usize,
 }
@@ -143,7 +143,12 @@ impl Snapshot {
             nft_elements,
             records,
             processes: node.containerd.pod_processes().len(),
-            mounts: node.containerd.mounts().len(),
+            mounts: node
+                .containerd
+                .mounts()
+                .iter()
+                .map(|m| m.display().to_string())
+                .collect(),
             shims: node.containerd.shim_count(),
         }
     }
