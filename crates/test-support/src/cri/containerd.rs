@@ -136,6 +136,11 @@ impl Containerd {
         }
     }
 
+    /// containerd's pid while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// containerd's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.layout.log()).unwrap_or_default()

@@ -24,6 +24,7 @@ pub mod probes;
 pub use client::Cri;
 pub use config::CriConfig;
 pub use containerd::Containerd;
+pub use k8s_cri;
 pub use node::{CriNode, NodePaths, Plugins};
 pub use pod::{PodSpec, RunningPod};
 pub use tonic;
