@@ -19,41 +19,30 @@ struct Times {
     stop: Vec<Duration>,
 }
 
-fn measure(plugins: Plugins) -> Times {
+fn node(plugins: Plugins) -> CriNode {
     let mut node = CriNode::new(plugins, |p| bridge_list(p, false));
     node.containerd.wait_network_ready();
-    let mut t = Times {
-        run: Vec::new(),
-        stop: Vec::new(),
-    };
-    // One pod first, not counted: the bridge and the rule sets come with it.
-    for i in 0..=PODS {
-        let config = node
-            .containerd
-            .sandbox_config(&PodSpec::new(&format!("t{i}")));
-        let start = Instant::now();
-        let id = node
-            .containerd
-            .cri()
-            .run_pod_sandbox(config, Duration::from_secs(60))
-            .unwrap();
-        let status = node.containerd.cri().pod_sandbox_status(&id).unwrap();
-        let run = start.elapsed();
-        node.containerd.track(&id);
-        assert!(is_ready(&status), "{status:?}");
-        let start = Instant::now();
-        node.containerd.cri().stop_pod_sandbox(&id).unwrap();
-        let stop = start.elapsed();
-        node.containerd.cri().remove_pod_sandbox(&id).unwrap();
-        if i > 0 {
-            t.run.push(run);
-            t.stop.push(stop);
-        }
-    }
-    if plugins == Plugins::Twill {
-        Snapshot::of(&node).assert_empty("after the measured pods");
-    }
-    t
+    node
+}
+
+/// One pod's lifecycle on `node`: (RunPodSandbox→Ready, StopPodSandbox).
+fn lifecycle(node: &mut CriNode, name: &str) -> (Duration, Duration) {
+    let config = node.containerd.sandbox_config(&PodSpec::new(name));
+    let start = Instant::now();
+    let id = node
+        .containerd
+        .cri()
+        .run_pod_sandbox(config, Duration::from_secs(60))
+        .unwrap();
+    let status = node.containerd.cri().pod_sandbox_status(&id).unwrap();
+    let run = start.elapsed();
+    node.containerd.track(&id);
+    assert!(is_ready(&status), "{status:?}");
+    let start = Instant::now();
+    node.containerd.cri().stop_pod_sandbox(&id).unwrap();
+    let stop = start.elapsed();
+    node.containerd.cri().remove_pod_sandbox(&id).unwrap();
+    (run, stop)
 }
 
 fn ms(d: Duration) -> String {
@@ -74,8 +63,24 @@ fn row(name: &str, v: &mut [Duration]) -> String {
 
 #[test]
 fn report_run_and_stop_times_with_twill_and_the_reference_plugins() {
-    let mut twill = measure(Plugins::Twill);
-    let mut reference = measure(Plugins::Reference);
+    let mut nodes = [node(Plugins::Twill), node(Plugins::Reference)];
+    let mut times: [Times; 2] = std::array::from_fn(|_| Times {
+        run: Vec::new(),
+        stop: Vec::new(),
+    });
+    // One pod each first, not counted: the bridge and the rule sets come with it. Then the
+    // two alternate, so a noisy neighbour on the machine slows both alike.
+    for i in 0..=PODS {
+        for (node, t) in nodes.iter_mut().zip(times.iter_mut()) {
+            let (run, stop) = lifecycle(node, &format!("t{i}"));
+            if i > 0 {
+                t.run.push(run);
+                t.stop.push(stop);
+            }
+        }
+    }
+    Snapshot::of(&nodes[0]).assert_empty("after the measured pods");
+    let [mut twill, mut reference] = times;
     let mut report = format!(
         "\nCRI timings (containerd 1.6, bridge+host-local+portmap, {PODS} pods one at a time), ms\n\
          {:<28} {:>7} {:>7} {:>7} {:>7}\n",
