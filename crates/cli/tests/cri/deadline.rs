@@ -74,20 +74,7 @@ fn a_plugin_killed_at_the_deadline_is_cleaned_up_by_containerd_and_gc_finds_noth
     let del = &rec.calls_of(&id, "DEL")[0];
     assert_eq!(del["prev"], false, "{del}");
     // The sandbox is gone; wait for containerd to finish with it.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = node.containerd.cri().list_pod_sandbox().unwrap();
-        let snap = Snapshot::of(&node);
-        if list.is_empty() && snap == Snapshot::default() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "left after the cleanup DEL: {list:?} {snap:?}\n{}",
-            node.containerd.log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_clean(&mut node);
     assert_eq!(sleepers(), 0, "the killed plugin's process lives on");
     // `twill gc` over the same configuration and libcni's cache: nothing to release, and
     // afterwards still nothing.
@@ -106,4 +93,84 @@ fn a_plugin_killed_at_the_deadline_is_cleaned_up_by_containerd_and_gc_finds_noth
         String::from_utf8_lossy(&out.stderr)
     );
     Snapshot::of(&node).assert_empty("after twill gc");
+}
+
+/// Holds host-local's network lock (`<dataDir>/<network>/lock`, flock'ed as twill and the
+/// reference do) until dropped.
+struct IpamLock {
+    _held: std::fs::File,
+}
+
+impl IpamLock {
+    fn take(dir: &std::path::Path) -> IpamLock {
+        use std::os::fd::AsRawFd;
+        std::fs::create_dir_all(dir).unwrap();
+        let f = std::fs::File::create(dir.join("lock")).unwrap();
+        // SAFETY: flock(2) on a descriptor we own.
+        assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }, 0);
+        IpamLock { _held: f }
+    }
+}
+
+/// Waits until the node holds nothing of any pod and containerd lists no sandbox.
+fn wait_until_clean(node: &mut CriNode) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = node.containerd.cri().list_pod_sandbox().unwrap();
+        let snap = Snapshot::of(node);
+        if list.is_empty() && snap == Snapshot::default() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left after the cleanup DEL: {list:?} {snap:?}\n{}",
+            node.containerd.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn twills_bridge_killed_in_the_middle_of_add_is_undone_by_the_cleanup_del_and_gc() {
+    let mut node = CriNode::new(Plugins::Twill, |p| bridge_list(p, false));
+    node.containerd.wait_network_ready();
+    let p = node.paths();
+    // bridge creates the veth pair, then waits for host-local's lock, which the test holds:
+    // containerd's deadline kills twill-cni there, half-way through its ADD.
+    let lock = IpamLock::take(&p.ipam().join(&p.network));
+    let err = node
+        .containerd
+        .try_run(&PodSpec::new("half"), Duration::from_secs(3))
+        .unwrap_err();
+    assert!(
+        matches!(err.code(), Code::DeadlineExceeded | Code::Cancelled),
+        "{err}"
+    );
+    // The half-made attachment: a veth on the bridge, no address reserved, nothing cached.
+    let half = Snapshot::of(&node);
+    assert_eq!(half.veths.len(), 1, "{half:?}");
+    assert!(
+        half.reservations.is_empty() && half.cache.is_empty(),
+        "{half:?}"
+    );
+    // containerd's cleanup DEL (no prevResult) waits for the lock too; once it is free the
+    // DEL finishes and undoes the half-made ADD.
+    drop(lock);
+    wait_until_clean(&mut node);
+    let out = command_in(&node.host.ns, binary("twill"))
+        .args(["gc", &p.network])
+        .env("NETCONFPATH", &p.conf)
+        .env("CNI_PATH", &p.bin)
+        .env("TWILL_STATE_DIR", p.dir.join("twill-state"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "twill gc: {out:?}");
+    Snapshot::of(&node).assert_empty("after twill gc");
+    // The network serves the next pod.
+    let pod = node.containerd.run_pod(&PodSpec::new("next"));
+    assert!(pod.ipv4().to_string().starts_with("10.22.0."));
+    let id = pod.id.clone();
+    drop(pod);
+    node.containerd.stop_and_remove(&id);
+    Snapshot::of(&node).assert_empty("after the next pod");
 }
