@@ -44,7 +44,7 @@ fn a_plugin_killed_at_the_deadline_is_cleaned_up_by_containerd_and_gc_finds_noth
     let started = Instant::now();
     let err = node
         .containerd
-        .try_run(&PodSpec::new("slow"), Duration::from_secs(3))
+        .try_run(&PodSpec::new("slow"), Duration::from_secs(5))
         .unwrap_err();
     // The client's own timer and containerd's (from grpc-timeout) race: either answer.
     assert!(
@@ -140,7 +140,7 @@ fn twills_bridge_killed_in_the_middle_of_add_is_undone_by_the_cleanup_del_and_gc
     let lock = IpamLock::take(&p.ipam().join(&p.network));
     let err = node
         .containerd
-        .try_run(&PodSpec::new("half"), Duration::from_secs(3))
+        .try_run(&PodSpec::new("half"), Duration::from_secs(5))
         .unwrap_err();
     assert!(
         matches!(err.code(), Code::DeadlineExceeded | Code::Cancelled),
