@@ -18,9 +18,20 @@ fn in_subnet(ip: std::net::IpAddr, subnet: &str) -> bool {
         == net
 }
 
+const VXLAN_DUAL: &str = r#"{"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:10::/48","Backend":{"Type":"vxlan"}}"#;
+
 #[test]
 fn pods_created_through_containerd_on_two_nodes_talk_over_the_overlay() {
-    let mut c = Cluster::new(2, VXLAN);
+    two_nodes(VXLAN, false);
+}
+
+#[test]
+fn dual_stack_pods_created_through_containerd_on_two_nodes_talk_over_one_vtep() {
+    two_nodes(VXLAN_DUAL, true);
+}
+
+fn two_nodes(config: &str, dual: bool) {
+    let mut c = Cluster::new(2, config);
     c.start_all(&[]);
     // Each node's containerd reads the stock conflist, kube-flannel's version included.
     let mut nodes: Vec<Containerd> = (0..2)
@@ -49,6 +60,22 @@ fn pods_created_through_containerd_on_two_nodes_talk_over_the_overlay() {
         b.ips,
         c.subnet(1)
     );
+    if dual {
+        // PodSandboxStatus reports both families; IPv6 crosses the same VTEP.
+        assert_eq!(
+            (a.ips.len(), b.ips.len()),
+            (2, 2),
+            "{:?} {:?}",
+            a.ips,
+            b.ips
+        );
+        let b6 = b.ipv6().unwrap();
+        assert!(b6.to_string().starts_with("fd00:10:"), "{b6}");
+        let server6 = tcp::serve_on(&b.ns, "::", 82, "b6", 30);
+        let got = tcp::fetch(&a.ns, &b6.to_string(), 82).unwrap();
+        assert_eq!(got, format!("b6 {}", a.ipv6().unwrap()));
+        let _ = server6;
+    }
     // Pod to pod across the overlay, both ways.
     let server = tcp::serve(&a.ns, 80, "a", 30);
     let got = tcp::fetch(&b.ns, &a.ipv4().to_string(), 80).unwrap();
