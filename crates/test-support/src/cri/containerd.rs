@@ -70,6 +70,11 @@ impl Containerd {
         let base = std::env::temp_dir().join(format!("twill-cri-{id}"));
         let _ = std::fs::remove_dir_all(&base);
         let layout = Layout { base };
+        assert!(
+            layout.socket().as_os_str().len() < 100,
+            "{}: a unix socket path must stay under 108 bytes; set TMPDIR shorter",
+            layout.socket().display()
+        );
         for d in [
             layout.root(),
             layout.state(),
