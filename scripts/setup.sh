@@ -25,6 +25,10 @@ fi
 # - etcd-server + etcd-client: the cluster store of the overlay's multi-host tests (started by
 #   the tests themselves, on an underlay address inside a test namespace) and etcdctl;
 # - iperf3: the overlay's throughput benchmark.
+# - containerd (1.6, CRI plugin built in; ctr comes with it): Kubernetes' node path — the CRI
+#   tests start private containerds inside test namespaces (crates/cli/tests/cri,
+#   docs/kubernetes.md). The packaged service is not used; runc and busybox-static above are
+#   its runtime and its pause image.
 packages=(
     containernetworking-plugins
     iptables
@@ -45,6 +49,7 @@ packages=(
     etcd-server
     etcd-client
     iperf3
+    containerd
 )
 
 missing=()

@@ -142,11 +142,12 @@ impl Cluster {
         format!("{}/{len}", std::net::Ipv4Addr::from(net))
     }
 
-    fn cni_env(&self, i: usize, c: &mut Command) {
+    /// The stock kube-flannel conflist (flannel delegating to bridge, then portmap) for host
+    /// `i`, with the host's own paths for what the stock file leaves at machine-wide defaults
+    /// (subnet.env, flannel's and host-local's data directories).
+    pub fn flannel_conflist(&self, i: usize) -> Value {
         let h = &self.hosts[i];
-        let netd = h.dir.join("net.d");
-        std::fs::create_dir_all(&netd).unwrap();
-        let conflist = serde_json::json!({
+        serde_json::json!({
             "name": "cbr0",
             "cniVersion": "1.0.0",
             "plugins": [
@@ -159,7 +160,14 @@ impl Cluster {
                 },
                 {"type": "portmap", "capabilities": {"portMappings": true}}
             ]
-        });
+        })
+    }
+
+    fn cni_env(&self, i: usize, c: &mut Command) {
+        let h = &self.hosts[i];
+        let netd = h.dir.join("net.d");
+        std::fs::create_dir_all(&netd).unwrap();
+        let conflist = self.flannel_conflist(i);
         std::fs::write(netd.join("10-flannel.conflist"), conflist.to_string()).unwrap();
         c.env("NETCONFPATH", &netd)
             .env("CNI_PATH", &self.bin)

@@ -17,6 +17,8 @@
 //! - [`multihost`], [`etcd`] and [`cluster`]: several hosts on an underlay bridge, a real
 //!   etcd on it, and twilld on each host with pods attached through the flannel conflist —
 //!   the overlay's world; [`binaries`]: the workspace's binaries the tests run;
+//! - [`cri`]: a private containerd in a test host namespace, driven over the CRI as a kubelet
+//!   drives it (Kubernetes' node path to the CNI plugins);
 //! - [`vm`]: tests in a QEMU VM booting Debian's own kernel, for the kernel features this
 //!   machine's kernel lacks (vlan, ipvlan, dummy, vrf, wireguard).
 //!
@@ -34,6 +36,7 @@
 pub mod binaries;
 pub mod child;
 pub mod cluster;
+pub mod cri;
 pub mod etcd;
 pub mod files;
 pub mod home;

@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod cri;
 mod embedded;
 mod errors;
 mod hostgw;
