@@ -67,17 +67,19 @@ fn enter_error(path: &Path, e: twill_kernel::Error) -> CniError {
     kernel(e)
 }
 
-/// For DEL: the namespace with a socket inside it, or `None` when it is gone — the path
-/// does not exist, or is no longer a namespace (the file a runtime leaves behind once the
-/// namespace's bind mount is gone). Both mean there is nothing left to clean up in it.
-pub fn open_for_del(path: &Path) -> Result<Option<(NetNs, Netlink)>, CniError> {
+/// For DEL: the namespace with two sockets inside it — one for requests, one to watch the
+/// kernel's announcements while a detached process deletes a link (`super::unlink`) — or
+/// `None` when it is gone: the path does not exist, or is no longer a namespace (the file a
+/// runtime leaves behind once the namespace's bind mount is gone). Both mean there is nothing
+/// left to clean up in it. Both sockets are opened on one visit to the namespace.
+pub fn open_for_del(path: &Path) -> Result<Option<(NetNs, Netlink, Netlink)>, CniError> {
     let ns = match NetNs::open(path) {
         Ok(ns) => ns,
         Err(e) if e.errno().map(|n| n.raw()) == Some(libc::ENOENT) => return Ok(None),
         Err(e) => return Err(kernel(e)),
     };
-    match ns.run(Netlink::open) {
-        Ok(Ok(nl)) => Ok(Some((ns, nl))),
+    match ns.run(|| Ok::<_, twill_kernel::Error>((Netlink::open()?, Netlink::open()?))) {
+        Ok(Ok((nl, watch))) => Ok(Some((ns, nl, watch))),
         Ok(Err(e)) => Err(kernel(e)),
         Err(e) if e.errno().map(|n| n.raw()) == Some(libc::EINVAL) => Ok(None),
         Err(e) => Err(kernel(e)),

@@ -5,14 +5,13 @@
 //! of both ends of the pair: nothing of the attachment is visible any more.
 
 use twill_kernel::reclaim::{delete_link_unwaited, Watch};
-use twill_kernel::{LinkId, NetNs, Netlink, Result};
+use twill_kernel::{LinkId, Netlink, Result};
 
-/// Deletes the container's interface `ifname` through `nl` (a socket inside `ns`); a veth
-/// takes its host end along. Returns once both ends are gone. A missing interface is a
-/// not-found error, as from `Netlink::link_delete`.
-pub fn container_link(ns: &NetNs, mut nl: Netlink, ifname: &str) -> Result<()> {
+/// Deletes the container's interface `ifname` through `nl`, with `watch` a second socket in
+/// the container's namespace; a veth takes its host end along. Returns once both ends are
+/// gone. A missing interface is a not-found error, as from `Netlink::link_delete`.
+pub fn container_link(mut nl: Netlink, mut watch: Netlink, ifname: &str) -> Result<()> {
     let link = nl.link_get(LinkId::Name(ifname))?;
-    let mut watch = ns.run(Netlink::open)??;
     let mut host = Netlink::open()?;
     let mut watches = vec![Watch {
         socket: &mut watch,
