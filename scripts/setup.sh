@@ -25,6 +25,8 @@ fi
 # - etcd-server + etcd-client: the cluster store of the overlay's multi-host tests (started by
 #   the tests themselves, on an underlay address inside a test namespace) and etcdctl;
 # - iperf3: the overlay's throughput benchmark.
+# - dnsmasq-base: the DHCP server of the dhcp plugin's tests (started by the tests inside a test
+#   namespace, on a test LAN).
 packages=(
     containernetworking-plugins
     iptables
@@ -45,6 +47,7 @@ packages=(
     etcd-server
     etcd-client
     iperf3
+    dnsmasq-base
 )
 
 missing=()

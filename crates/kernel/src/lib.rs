@@ -9,6 +9,7 @@
 //! * [`tun`]: tun devices, created by opening `/dev/net/tun`.
 //! * [`netns`]: network namespaces — open, create and delete named ones, run a closure
 //!   inside one on a dedicated thread, open a netlink socket inside one.
+//! * [`packet`]: packet sockets on one interface (a DHCP client's, before it has an address).
 //! * [`sysctl`]: per-namespace `/proc/sys/net` values.
 //! * [`nft`]: nf_tables over `NETLINK_NETFILTER` — tables, chains, sets and maps, elements,
 //!   rules from a typed expression model, atomic batches, listing, and the per-network
@@ -33,6 +34,7 @@ pub mod net;
 pub mod netns;
 pub mod nft;
 pub mod nl;
+pub mod packet;
 pub mod route;
 pub mod sysctl;
 pub mod tun;

@@ -17,6 +17,7 @@
 //! - [`multihost`], [`etcd`] and [`cluster`]: several hosts on an underlay bridge, a real
 //!   etcd on it, and twilld on each host with pods attached through the flannel conflist —
 //!   the overlay's world; [`binaries`]: the workspace's binaries the tests run;
+//! - [`dhcp`]: a DHCP LAN (bridge, dnsmasq in a server namespace) and the `dhcp` daemon;
 //! - [`vm`]: tests in a QEMU VM booting Debian's own kernel, for the kernel features this
 //!   machine's kernel lacks (vlan, ipvlan, dummy, vrf, wireguard).
 //!
@@ -34,6 +35,7 @@
 pub mod binaries;
 pub mod child;
 pub mod cluster;
+pub mod dhcp;
 pub mod etcd;
 pub mod files;
 pub mod home;
