@@ -77,7 +77,6 @@ fn add_leases_from_the_server_and_del_releases_it() {
     lan.wait_for(5, "the released lease gone", |l| l.is_empty());
     assert!(daemon.lease_files().is_empty());
     sb.twill("bridge", "DEL", "ctr1", &pod.path, &conf).ok();
-    let _ = T1_SECS;
 }
 
 fn with_prev(conf: &Value, prev: &Value) -> Value {
@@ -86,10 +85,240 @@ fn with_prev(conf: &Value, prev: &Value) -> Value {
     c
 }
 
-#[allow(dead_code)]
-fn dhcp_req<'a>(command: &'a str, id: &'a str, netns: &'a Path) -> Request<'a> {
-    Request::new(command, id, netns)
+/// Waits until the server's lease of `id` expires later than `after`: the daemon renewed it.
+fn renewed(lan: &DhcpLan, id: &str, after: u64) -> u64 {
+    let l = lan.wait_for(3 * T1_SECS + 5, "a renewal", |l| {
+        l.iter().any(|x| x.client_id == id && x.expires > after)
+    });
+    l.into_iter().find(|x| x.client_id == id).unwrap().expires
 }
 
-#[allow(dead_code)]
-const TWILL: Impl = Impl::Twill;
+#[test]
+fn leases_are_renewed_and_survive_a_daemon_crash() {
+    require_root();
+    let mut sb = Sandbox::new();
+    let lan = DhcpLan::start(&mut sb, &[]);
+    let mut daemon = DhcpDaemon::start(&sb);
+    let conf = daemon.bridge_conf(NET);
+    let pods = [sb.pod("a"), sb.pod("b")];
+    let ids = ["ctra", "ctrb"];
+    let mut ips = Vec::new();
+    for (pod, id) in pods.iter().zip(ids) {
+        ips.push(address(
+            &sb.twill("bridge", "ADD", id, &pod.path, &conf).ok(),
+        ));
+    }
+    assert_ne!(ips[0], ips[1]);
+    let cids: Vec<String> = ids
+        .iter()
+        .map(|c| printed_client_id(c, NET, "eth0"))
+        .collect();
+    let first: Vec<u64> = cids
+        .iter()
+        .map(|c| lan.wait_for(5, "the lease", |l| l.iter().any(|x| x.client_id == *c)))
+        .map(|l| l.iter().map(|x| x.expires).max().unwrap())
+        .collect();
+    let first = first.iter().copied().max().unwrap();
+
+    // At T1 the daemon renews: the server's expiry moves on.
+    let before_crash: Vec<u64> = cids.iter().map(|c| renewed(&lan, c, first)).collect();
+
+    // A crash: the daemon dies without a word; a new one takes every lease up again and goes
+    // on renewing them, with the same addresses.
+    daemon.kill();
+    daemon.restart(&sb);
+    for (i, c) in cids.iter().enumerate() {
+        renewed(&lan, c, before_crash[i]);
+        assert_eq!(lan.lease_of(c).unwrap().ip, ips[i], "{}", daemon.log());
+    }
+    assert_eq!(lan.leases().len(), 2);
+    // ADD again answers with the lease held (no second lease at the server).
+    let again = sb.twill("dhcp", "ADD", "ctra", &pods[0].path, &conf).ok();
+    assert_eq!(address(&again), ips[0]);
+    assert_eq!(lan.leases().len(), 2);
+    assert!(pods[0].ping(&SERVER.to_string(), 5));
+
+    // DEL after the restart still releases at the server.
+    for (pod, id) in pods.iter().zip(ids) {
+        sb.twill("bridge", "DEL", id, &pod.path, &conf).ok();
+    }
+    lan.wait_for(5, "both leases released", |l| l.is_empty());
+    assert!(daemon.lease_files().is_empty());
+}
+
+#[test]
+fn gc_releases_the_leases_of_vanished_pods() {
+    require_root();
+    let mut sb = Sandbox::new();
+    let lan = DhcpLan::start(&mut sb, &[]);
+    let daemon = DhcpDaemon::start(&sb);
+    let conf = daemon.bridge_conf(NET);
+    let keep = sb.pod("keep");
+    let gone = sb.pod("gone");
+    sb.twill("bridge", "ADD", "keep", &keep.path, &conf).ok();
+    sb.twill("bridge", "ADD", "gone", &gone.path, &conf).ok();
+    // Another network's lease on the same daemon is not this GC's business.
+    let other = DhcpDaemon::bridge_conf(&daemon, "othernet");
+    let third = sb.pod("third");
+    sb.twill("bridge", "ADD", "third", &third.path, &other).ok();
+    lan.wait_for(5, "three leases", |l| l.len() == 3);
+    // The pod dies with no DEL.
+    let _ = sb.delete_pod(gone);
+
+    let mut gc = conf.clone();
+    gc["cni.dev/valid-attachments"] =
+        serde_json::json!([{"containerID": "keep", "ifname": "eth0"}]);
+    let req = Request {
+        container_id: "",
+        netns: None,
+        ifname: "",
+        ..Request::new("GC", "", Path::new(""))
+    };
+    sb.exec(Impl::Twill, "dhcp", &req, &gc).ok();
+    let left = lan.wait_for(5, "the vanished pod's lease released", |l| l.len() == 2);
+    let keep_id = printed_client_id("keep", NET, "eth0");
+    let third_id = printed_client_id("third", "othernet", "eth0");
+    assert!(left.iter().any(|x| x.client_id == keep_id), "{left:?}");
+    assert!(left.iter().any(|x| x.client_id == third_id), "{left:?}");
+    assert_eq!(daemon.lease_files().len(), 2);
+    sb.twill("bridge", "DEL", "keep", &keep.path, &conf).ok();
+    sb.twill("bridge", "DEL", "third", &third.path, &other).ok();
+    lan.wait_for(5, "all released", |l| l.is_empty());
+}
+
+#[test]
+fn del_without_the_netns_still_releases() {
+    require_root();
+    let mut sb = Sandbox::new();
+    let lan = DhcpLan::start(&mut sb, &[]);
+    let daemon = DhcpDaemon::start(&sb);
+    let conf = daemon.bridge_conf(NET);
+    let p1 = sb.pod("p1");
+    let p2 = sb.pod("p2");
+    sb.twill("bridge", "ADD", "c1", &p1.path, &conf).ok();
+    sb.twill("bridge", "ADD", "c2", &p2.path, &conf).ok();
+    lan.wait_for(5, "two leases", |l| l.len() == 2);
+
+    // The runtime removed the namespace before DEL (c1), or sends no CNI_NETNS at all (c2).
+    let path = sb.delete_pod(p1);
+    sb.twill("bridge", "DEL", "c1", &path, &conf).ok();
+    let no_netns = Request {
+        netns: None,
+        ..Request::new("DEL", "c2", Path::new(""))
+    };
+    sb.exec(Impl::Twill, "bridge", &no_netns, &conf).ok();
+    lan.wait_for(5, "both released", |l| l.is_empty());
+    assert!(daemon.lease_files().is_empty());
+    sb.exec(Impl::Twill, "bridge", &no_netns, &conf).ok();
+    drop(p2);
+}
+
+#[test]
+fn classless_routes_and_provided_options_reach_the_result_and_the_server() {
+    require_root();
+    let mut sb = Sandbox::new();
+    let lan = DhcpLan::start(
+        &mut sb,
+        &["--dhcp-option=121,10.88.0.0/16,10.77.0.2,0.0.0.0/0,10.77.0.1"],
+    );
+    let daemon = DhcpDaemon::start(&sb);
+    let mut conf = daemon.bridge_conf(NET);
+    conf["ipam"]["request"] = serde_json::json!([{"option": "121"}]);
+    conf["ipam"]["provide"] =
+        serde_json::json!([{"option": "host-name", "fromArg": "K8S_POD_NAME"}]);
+    let pod = sb.pod("p");
+    let req = Request {
+        args: "IgnoreUnknown=1;K8S_POD_NAME=web-0",
+        ..Request::new("ADD", "ctr", &pod.path)
+    };
+    let result = sb.exec(Impl::Twill, "bridge", &req, &conf).ok();
+    let routes: Vec<(String, String)> = result["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["dst"].as_str().unwrap().to_owned(),
+                r["gw"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("10.88.0.0/16".into(), "10.77.0.2".into()),
+            ("0.0.0.0/0".into(), "10.77.0.1".into())
+        ],
+        "{result}"
+    );
+    lan.wait_for(5, "the lease", |l| l.len() == 1);
+    let text = std::fs::read_to_string(lan.dir.join("leases")).unwrap();
+    assert!(text.contains(" web-0 "), "host name not sent: {text}");
+    let del = Request {
+        command: "DEL",
+        ..req
+    };
+    sb.exec(Impl::Twill, "bridge", &del, &conf).ok();
+    lan.wait_for(5, "released", |l| l.is_empty());
+}
+
+#[test]
+fn bad_input_and_a_missing_daemon_fail_with_the_right_code() {
+    require_root();
+    let mut sb = Sandbox::new();
+    let lan = DhcpLan::start(&mut sb, &[]);
+    let mut daemon = DhcpDaemon::start(&sb);
+    let pod = sb.pod("p");
+    let base = serde_json::json!({
+        "cniVersion": "1.1.0", "name": NET, "type": "dhcp",
+        "ipam": {"type": "dhcp", "daemonSocketPath": daemon.socket},
+    });
+    let run = |conf: &Value, command: &str| {
+        sb.exec(
+            Impl::Twill,
+            "dhcp",
+            &Request::new(command, "ctr", &pod.path),
+            conf,
+        )
+    };
+    let mut bad = base.clone();
+    bad["ipam"]["request"] = serde_json::json!([{"option": "classless"}]);
+    let (code, msg) = run(&bad, "ADD").err();
+    assert_eq!(code, 7);
+    assert!(msg.contains("ipam.request[0].option"), "{msg}");
+    bad["ipam"]["request"] = serde_json::json!("121");
+    let (code, msg) = run(&bad, "ADD").err();
+    assert_eq!(code, 6);
+    assert!(msg.contains("ipam.request"), "{msg}");
+    let mut long = base.clone();
+    long["ipam"]["provide"] = serde_json::json!([{"option": "12", "value": "x".repeat(300)}]);
+    let (code, msg) = run(&long, "ADD").err();
+    assert_eq!(code, 7);
+    assert!(msg.contains("ipam.provide[0].value"), "{msg}");
+
+    // The interface is not there (the dhcp plugin alone, no bridge before it): an error,
+    // and nothing held anywhere.
+    let (code, msg) = run(&base, "ADD").err();
+    assert_eq!(code, 5, "{msg}");
+    assert!(msg.contains("eth0"), "{msg}");
+    assert!(daemon.lease_files().is_empty());
+    assert!(lan.leases().is_empty());
+
+    // The daemon answers STATUS; without it, STATUS is 50 and ADD/DEL are "try again later".
+    run(&base, "STATUS").ok();
+    daemon.kill();
+    let (code, msg) = run(&base, "STATUS").err();
+    assert_eq!(code, 50, "{msg}");
+    let (code, _) = run(&base, "ADD").err();
+    assert_eq!(code, 11);
+    let (code, msg) = run(&base, "DEL").err();
+    assert_eq!(code, 11);
+    assert!(msg.contains("dhcp.sock"), "{msg}");
+    // Without the daemon the daemon refuses to start on bad flags.
+    let out = std::process::Command::new(twill_test_support::plugins::twill_cni())
+        .args(["dhcp", "daemon", "-timeout", "ten"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-timeout"));
+}

@@ -188,7 +188,7 @@ mod tests {
         store.save(&r).unwrap();
         std::fs::write(dir.join("junk.json"), b"{").unwrap();
         let (all, bad) = store.load_all();
-        assert_eq!(all, [r.clone()]);
+        assert_eq!(all, std::slice::from_ref(&r));
         assert_eq!(bad.len(), 1);
         assert!(r.lease().is_none());
         store.remove(&r.key()).unwrap();
