@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use twill_kernel::{Address, LinkId, NewLink};
 
-use crate::plugins::{link_plugins, twill_cni};
+use crate::plugins::{link_plugins, reference_dir, twill_cni};
+use crate::run::Impl;
 use crate::sandbox::Sandbox;
 
 /// The LAN's bridge in the host namespace.
@@ -69,6 +70,11 @@ impl DhcpLan {
     /// Builds the LAN in `sb` and starts dnsmasq; `extra` are more dnsmasq arguments
     /// (`--dhcp-option=…`).
     pub fn start(sb: &mut Sandbox, extra: &[&str]) -> DhcpLan {
+        DhcpLan::start_with_t2(sb, T2_SECS, extra)
+    }
+
+    /// [`DhcpLan::start`] with rebinding time `t2` instead of [`T2_SECS`].
+    pub fn start_with_t2(sb: &mut Sandbox, t2: u64, extra: &[&str]) -> DhcpLan {
         let dir = sb.tmp.join("dnsmasq");
         std::fs::create_dir_all(&dir).unwrap();
         let server = sb.pod("dhcp-server");
@@ -108,7 +114,7 @@ impl DhcpLan {
             format!("--dhcp-range={RANGE_START},{RANGE_END},255.255.255.0,{LEASE_SECS}s"),
             format!("--dhcp-option=option:router,{SERVER}"),
             format!("--dhcp-option=option:T1,{T1_SECS}"),
-            format!("--dhcp-option=option:T2,{T2_SECS}"),
+            format!("--dhcp-option=option:T2,{t2}"),
             format!("--dhcp-leasefile={}", dir.join("leases").display()),
             format!("--pid-file={}", dir.join("pid").display()),
             format!("--log-facility={}", dir.join("log").display()),
@@ -197,8 +203,11 @@ impl Drop for DhcpLan {
     }
 }
 
-/// The `dhcp` daemon under test (`twill-cni dhcp daemon`), in the sandbox's host namespace.
+/// A `dhcp` daemon in the sandbox's host namespace: ours (`twill-cni dhcp daemon`) or the
+/// reference's (`/usr/lib/cni/dhcp daemon`), side by side on sockets of their own.
 pub struct DhcpDaemon {
+    /// Whose daemon it is.
+    pub imp: Impl,
     /// Its socket.
     pub socket: PathBuf,
     /// Its lease files.
@@ -211,14 +220,24 @@ impl DhcpDaemon {
     /// Starts the daemon with its socket and state under the sandbox, and links `dhcp` into
     /// the sandbox's plugin directory (once).
     pub fn start(sb: &Sandbox) -> DhcpDaemon {
+        DhcpDaemon::start_impl(sb, Impl::Twill)
+    }
+
+    /// Starts `imp`'s daemon.
+    pub fn start_impl(sb: &Sandbox, imp: Impl) -> DhcpDaemon {
         let link = sb.bin_dir().join("dhcp");
         if !link.exists() {
             link_plugins(&sb.bin_dir(), &["dhcp"]);
         }
+        let tag = match imp {
+            Impl::Twill => "dhcp",
+            Impl::Reference => "ref-dhcp",
+        };
         let mut d = DhcpDaemon {
-            socket: sb.tmp.join("dhcp.sock"),
-            state_dir: sb.tmp.join("dhcp-state"),
-            log: sb.tmp.join("dhcp-daemon.log"),
+            imp,
+            socket: sb.tmp.join(format!("{tag}.sock")),
+            state_dir: sb.tmp.join(format!("{tag}-state")),
+            log: sb.tmp.join(format!("{tag}-daemon.log")),
             child: None,
         };
         d.restart(sb);
@@ -233,13 +252,25 @@ impl DhcpDaemon {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = crate::child::command_in(&sb.host.ns, twill_cni())
-            .arg("dhcp")
-            .arg("daemon")
+        let mut cmd = match self.imp {
+            Impl::Twill => {
+                let mut c = crate::child::command_in(&sb.host.ns, twill_cni());
+                c.arg("dhcp")
+                    .arg("daemon")
+                    .arg("-statedir")
+                    .arg(&self.state_dir);
+                c
+            }
+            Impl::Reference => {
+                let bin = reference_dir(&["dhcp"]).join("dhcp");
+                let mut c = crate::child::command_in(&sb.host.ns, bin);
+                c.arg("daemon");
+                c
+            }
+        };
+        let child = cmd
             .arg("-socketpath")
             .arg(&self.socket)
-            .arg("-statedir")
-            .arg(&self.state_dir)
             .args(["-timeout", "3s", "-resendmax", "2s"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -276,10 +307,15 @@ impl DhcpDaemon {
         crate::files::names(&self.state_dir)
     }
 
-    /// A bridge configuration on the LAN with `ipam` `dhcp` asking this daemon.
+    /// A bridge configuration on the LAN with `ipam` `dhcp` asking this daemon (at the
+    /// highest version the reference knows, for its daemon).
     pub fn bridge_conf(&self, network: &str) -> Value {
+        let version = match self.imp {
+            Impl::Twill => "1.1.0",
+            Impl::Reference => "1.0.0",
+        };
         json!({
-            "cniVersion": "1.1.0",
+            "cniVersion": version,
             "name": network,
             "type": "bridge",
             "bridge": BRIDGE,

@@ -416,7 +416,7 @@ impl Leases {
         log(
             &k,
             format!(
-                "lease of {} extended, expires at {}",
+                "{phase:?}: lease of {} extended, expires at {}",
                 new.address, new.expires_at
             ),
         );

@@ -125,6 +125,13 @@ fn start(f: &Flags) -> Result<(UnixListener, PathBuf, Arc<Leases>), String> {
 
 /// Runs the daemon with the arguments after `daemon`.
 pub fn run(args: &[String]) -> ExitCode {
+    if args
+        .iter()
+        .any(|a| matches!(a.as_str(), "-h" | "-help" | "--help" | "--h"))
+    {
+        eprintln!("{}", flags::USAGE);
+        return ExitCode::SUCCESS;
+    }
     let f = match flags::parse(args) {
         Ok(f) => f,
         Err(msg) => {
