@@ -398,3 +398,19 @@ fn a_server_out_of_reach_by_unicast_is_found_again_by_rebinding() {
     sb.twill("bridge", "DEL", "ctr", &pod.path, &conf).ok();
     lan.wait_for(5, "released", |l| l.is_empty());
 }
+
+#[test]
+fn no_server_answering_is_try_again_later_and_leaves_nothing() {
+    require_root();
+    let mut sb = Sandbox::new();
+    // No LAN: the bridge plugin makes a bridge with nobody else on it.
+    let daemon = DhcpDaemon::start(&sb);
+    let conf = daemon.bridge_conf(NET);
+    let mut pod = sb.pod("p");
+    let (code, msg) = sb.twill("bridge", "ADD", "ctr", &pod.path, &conf).err();
+    assert_eq!(code, 11, "{msg}");
+    assert!(msg.contains("no answer from a DHCP server"), "{msg}");
+    assert!(daemon.lease_files().is_empty());
+    // The bridge plugin rolled its veth back.
+    assert!(pod.nl.link_index("eth0").is_err());
+}

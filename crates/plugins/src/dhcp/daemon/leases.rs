@@ -1,22 +1,22 @@
-//! The leases the daemon holds: one worker thread per lease keeps it (renewing at T1,
-//! rebinding from T2, re-acquiring after expiry), and the requests of the plugin find,
-//! create and release them. Every change is saved before it is acknowledged.
+//! The leases the daemon holds, by attachment: the plugin's requests find, create and
+//! release them; each lease is kept by a worker thread of its own ([`super::worker`]). A
+//! lease is saved before ADD answers.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use twill_cni::result::CniResult;
 use twill_cni::{CniError, Code};
-use twill_ipam::dhcp::client::{client_id, retry_after, ClientParams, Lease, Phase};
+use twill_ipam::dhcp::client::{client_id, ClientParams, Lease, Phase};
 use twill_ipam::dhcp::result::result;
-use twill_kernel::{LinkId, NetNs};
+use twill_kernel::NetNs;
 
 use super::store::{key, Record, Store};
 use super::wire::{self, Timing, WireFailure};
+use super::worker::{self, lock, log, now, Cmd, Held, Worker};
 use crate::dhcp::plugin::DAEMON_RESULT_VERSION;
 use crate::dhcp::rpc::Request;
 
@@ -31,22 +31,6 @@ pub struct Settings {
     pub timing: Timing,
 }
 
-/// One lease and what its worker needs to keep it.
-#[derive(Debug)]
-struct Held {
-    record: Record,
-    /// The pod's namespace, held open: a DEL after the runtime removed the namespace (or
-    /// without `CNI_NETNS`) still reaches the pod's interface to release the lease.
-    netns: NetNs,
-    params: ClientParams,
-}
-
-#[derive(Debug)]
-enum Cmd {
-    /// Release at the server, forget the lease, then report on the sender.
-    Release(Sender<()>),
-}
-
 #[derive(Debug)]
 struct Entry {
     held: Arc<Mutex<Held>>,
@@ -59,22 +43,6 @@ pub struct Leases {
     settings: Settings,
     store: Store,
     map: Mutex<HashMap<String, Entry>>,
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A worker that panicked leaves data that is still consistent (every change is one
-    // assignment), so the lock is taken anyway.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn log(key: &str, msg: impl std::fmt::Display) {
-    eprintln!("{key}: {msg}");
 }
 
 fn failure(e: WireFailure) -> CniError {
@@ -115,25 +83,21 @@ impl Leases {
         }
     }
 
-    fn start(self: &Arc<Self>, held: Held) {
+    fn start(&self, held: Held) {
         let k = held.record.key();
         let held = Arc::new(Mutex::new(held));
-        let (tx, rx) = mpsc::channel();
-        let me = Arc::clone(self);
-        let worker_held = Arc::clone(&held);
-        let spawned = std::thread::Builder::new()
-            .name("twill-dhcp-lease".into())
-            .spawn(move || me.maintain(&worker_held, &rx));
-        if let Err(e) = spawned {
-            log(&k, format!("cannot start the lease's worker: {e}"));
-        }
+        let worker = Worker {
+            settings: self.settings.clone(),
+            store: self.store.clone(),
+        };
+        let tx = worker::spawn(worker, Arc::clone(&held));
         lock(&self.map).insert(k, Entry { held, tx });
     }
 
     /// Takes up the saved leases: those whose namespace and interface still exist are
     /// maintained again (a lease past T1 is renewed at once); the others are forgotten (the
     /// pod is gone, and its lease expires at the server).
-    pub fn restore(self: &Arc<Self>) {
+    pub fn restore(&self) {
         let (records, bad) = self.store.load_all();
         for path in bad {
             eprintln!("{path}: unreadable lease file, left in place");
@@ -166,7 +130,7 @@ impl Leases {
     }
 
     /// ADD: the lease of the attachment, acquired now when none is held.
-    pub fn add(self: &Arc<Self>, req: &Request) -> Result<Value, CniError> {
+    pub fn add(&self, req: &Request) -> Result<Value, CniError> {
         let k = key(&req.container_id, &req.network, &req.ifname);
         if let Some(entry) = lock(&self.map).get(&k) {
             let lease = lock(&entry.held).record.lease();
@@ -239,7 +203,7 @@ impl Leases {
                 let _ = done_rx.recv();
             } else {
                 // The worker is gone: release here.
-                Self::release(&lock(&entry.held), &self.store);
+                worker::release(&lock(&entry.held), &self.store);
             }
         }
         self.store
@@ -294,132 +258,5 @@ impl Leases {
         } else {
             Err(CniError::io(errors.join("; ")))
         }
-    }
-
-    fn release(h: &Held, store: &Store) {
-        let k = h.record.key();
-        if let Some(lease) = h.record.lease() {
-            let sent = wire::open(&h.netns, &h.record.ifname)
-                .and_then(|w| w.release(&h.params, &lease, Some(h.record.server_mac)));
-            match sent {
-                Ok(()) => log(&k, format!("lease of {} released", lease.address)),
-                Err(e) => log(
-                    &k,
-                    format!("cannot send DHCPRELEASE ({e}); the lease expires at the server"),
-                ),
-            }
-        }
-        if let Err(e) = store.remove(&k) {
-            log(&k, format!("removing lease file: {e}"));
-        }
-    }
-
-    /// The worker of one lease: sleeps until T1 (or the next retry), then renews or
-    /// rebinds; releases on command. A lease found expired (a daemon down past its end) is
-    /// acquired again once, asking for the same address; if that fails the interface is
-    /// brought down, as the reference does, and the worker ends (DEL still releases).
-    fn maintain(&self, held: &Mutex<Held>, rx: &mpsc::Receiver<Cmd>) {
-        let mut retry_at: Option<u64> = None;
-        loop {
-            let Some(lease) = lock(held).record.lease() else {
-                return;
-            };
-            let t = now();
-            let wake = match lease.phase(t) {
-                Phase::Bound => lease.renew_at,
-                _ => retry_at.unwrap_or(t),
-            };
-            match rx.recv_timeout(Duration::from_secs(wake.saturating_sub(t))) {
-                Ok(Cmd::Release(done)) => {
-                    Self::release(&lock(held), &self.store);
-                    let _ = done.send(());
-                    return;
-                }
-                Err(RecvTimeoutError::Disconnected) => return,
-                Err(RecvTimeoutError::Timeout) => {}
-            }
-            let t = now();
-            let phase = lease.phase(t);
-            if phase == Phase::Bound {
-                continue;
-            }
-            let Err(e) = self.step(held, &lease, phase) else {
-                retry_at = None;
-                continue;
-            };
-            let h = lock(held);
-            let k = h.record.key();
-            log(&k, format!("{phase:?}: {e}"));
-            let resend_max = self.settings.timing.resend_max.as_secs();
-            let deadline = match phase {
-                Phase::Renewing => lease.rebind_at,
-                Phase::Rebinding => lease.expires_at,
-                Phase::Bound | Phase::Expired => {
-                    log(&k, "lease expired, bringing the interface down");
-                    let downed = h
-                        .netns
-                        .netlink()
-                        .and_then(|mut nl| nl.link_set_down(LinkId::Name(&h.record.ifname)));
-                    if let Err(e) = downed {
-                        log(&k, e);
-                    }
-                    return;
-                }
-            };
-            retry_at = Some(t + retry_after(t, deadline, 1, resend_max));
-        }
-    }
-
-    /// One attempt to keep `lease` in `phase`; saves the new ACK.
-    fn step(&self, held: &Mutex<Held>, lease: &Lease, phase: Phase) -> Result<(), WireFailure> {
-        let (w, params, server_mac, k) = {
-            let h = lock(held);
-            (
-                wire::open(&h.netns, &h.record.ifname)?,
-                h.params.clone(),
-                h.record.server_mac,
-                h.record.key(),
-            )
-        };
-        let timing = self.settings.timing;
-        let answer = match phase {
-            Phase::Renewing => w.extend(&params, lease, Some(server_mac), timing),
-            Phase::Rebinding => w.extend(&params, lease, None, timing),
-            Phase::Bound | Phase::Expired => w.acquire(&params, Some(lease.address), timing),
-        };
-        let (ack, mac) = match answer {
-            Err(WireFailure::Nak(why)) if phase != Phase::Expired => {
-                log(
-                    &k,
-                    format!("server refused to extend ({why}); acquiring again"),
-                );
-                w.acquire(&params, Some(lease.address), timing)?
-            }
-            other => other?,
-        };
-        let t = now();
-        let new = Lease::from_ack(&ack, t).map_err(|e| WireFailure::BadAck(e.to_string()))?;
-        let mut h = lock(held);
-        h.record.set_ack(&ack, t, mac);
-        if let Err(e) = self.store.save(&h.record) {
-            log(&k, format!("saving renewed lease: {e}"));
-        }
-        if new.address != lease.address {
-            log(
-                &k,
-                format!(
-                    "server moved the lease from {} to {}",
-                    lease.address, new.address
-                ),
-            );
-        }
-        log(
-            &k,
-            format!(
-                "{phase:?}: lease of {} extended, expires at {}",
-                new.address, new.expires_at
-            ),
-        );
-        Ok(())
     }
 }

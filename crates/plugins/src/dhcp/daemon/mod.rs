@@ -11,6 +11,7 @@ pub mod flags;
 pub mod leases;
 pub mod store;
 pub mod wire;
+pub mod worker;
 
 use std::io::Write;
 use std::os::unix::fs::DirBuilderExt;
