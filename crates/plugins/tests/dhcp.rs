@@ -414,3 +414,31 @@ fn no_server_answering_is_try_again_later_and_leaves_nothing() {
     // The bridge plugin rolled its veth back.
     assert!(pod.nl.link_index("eth0").is_err());
 }
+
+#[test]
+fn renewals_follow_a_mac_changed_later_in_the_chain() {
+    require_root();
+    let mut sb = Sandbox::new();
+    let lan = DhcpLan::start(&mut sb, &[]);
+    let daemon = DhcpDaemon::start(&sb);
+    let conf = daemon.bridge_conf(NET);
+    let pod = sb.pod("p");
+    let result = sb.twill("bridge", "ADD", "ctr", &pod.path, &conf).ok();
+    let id = printed_client_id("ctr", NET, "eth0");
+    let first = lan.wait_for(5, "the lease", |l| l.len() == 1)[0].clone();
+    // tuning, after bridge in the chain, gives the interface another MAC.
+    let tuning = serde_json::json!({
+        "cniVersion": "1.1.0", "name": NET, "type": "tuning",
+        "mac": "02:00:00:77:aa:01", "prevResult": result,
+    });
+    sb.twill("tuning", "ADD", "ctr", &pod.path, &tuning).ok();
+    let renewed = lan.wait_for(3 * T1_SECS + 5, "a renewal from the new MAC", |l| {
+        l.iter()
+            .any(|x| x.client_id == id && x.mac == "02:00:00:77:aa:01")
+    });
+    assert_eq!(renewed[0].ip, first.ip);
+    assert!(pod.ping(&SERVER.to_string(), 5));
+    sb.twill("tuning", "DEL", "ctr", &pod.path, &tuning).ok();
+    sb.twill("bridge", "DEL", "ctr", &pod.path, &conf).ok();
+    lan.wait_for(5, "released", |l| l.is_empty());
+}

@@ -47,7 +47,12 @@ fn answer(leases: &Arc<Leases>, req: &Request) -> Response {
     }
 }
 
+/// How long a client may take to send its request: a connection that never does must not
+/// hold a thread forever.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn serve(stream: UnixStream, leases: &Arc<Leases>) {
+    let _ = stream.set_read_timeout(Some(REQUEST_TIMEOUT));
     let resp = match read_message::<Request>(&stream) {
         Ok(req) => answer(leases, &req),
         Err(e) => Response::failed(&CniError::new(

@@ -150,13 +150,12 @@ fn maintain(w: &Worker, held: &Mutex<Held>, rx: &mpsc::Receiver<Cmd>) {
 /// One attempt to keep `lease` in `phase`; saves the new ACK.
 fn step(w: &Worker, held: &Mutex<Held>, lease: &Lease, phase: Phase) -> Result<(), WireFailure> {
     let (link, params, server_mac, k) = {
-        let h = lock(held);
-        (
-            wire::open(&h.netns, &h.record.ifname)?,
-            h.params.clone(),
-            h.record.server_mac,
-            h.record.key(),
-        )
+        let mut h = lock(held);
+        let link = wire::open(&h.netns, &h.record.ifname)?;
+        // A later plugin of the chain (tuning) may have changed the interface's MAC since
+        // ADD: messages carry the current one, as the kernel sends from it.
+        h.params.mac = link.mac;
+        (link, h.params.clone(), h.record.server_mac, h.record.key())
     };
     let timing = w.settings.timing;
     let answer = match phase {
