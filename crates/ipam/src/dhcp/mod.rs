@@ -15,6 +15,9 @@ pub mod message;
 pub mod options;
 pub mod result;
 
+#[cfg(test)]
+mod robustness_tests;
+
 pub use client::{client_id, ClientParams, Lease, Phase, Reply};
 pub use conf::{DhcpConf, DEFAULT_SOCKET_PATH};
 
