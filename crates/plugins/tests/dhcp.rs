@@ -210,6 +210,23 @@ fn del_without_the_netns_still_releases() {
     lan.wait_for(5, "both released", |l| l.is_empty());
     assert!(daemon.lease_files().is_empty());
     sb.exec(Impl::Twill, "bridge", &no_netns, &conf).ok();
+    // Having released c1's lease the daemon lets go of its namespace: the kernel then
+    // dismantles the pod's veth pair, leaving the server's port and p2's on the bridge.
+    let veths = |sb: &mut Sandbox| {
+        let links = sb.host.nl.link_list().unwrap();
+        links
+            .iter()
+            .filter(|l| l.kind.as_deref() == Some("veth"))
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while veths(&mut sb) != 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "c1's namespace was kept alive"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     drop(p2);
 }
 
