@@ -459,3 +459,58 @@ fn renewals_follow_a_mac_changed_later_in_the_chain() {
     sb.twill("bridge", "DEL", "ctr", &pod.path, &conf).ok();
     lan.wait_for(5, "released", |l| l.is_empty());
 }
+
+#[test]
+fn hostprefix_pidfile_and_a_clean_stop() {
+    require_root();
+    let mut sb = Sandbox::new();
+    let lan = DhcpLan::start(&mut sb, &[]);
+    let pod = sb.pod("p");
+    // The daemon sees the host's root below a prefix, as in a container with it mounted.
+    // Below this one, /pods is the test's namespace directory (and /tmp the real /tmp, for
+    // the socket): a namespace path that exists only under the prefix.
+    let root = sb.tmp.join("hostroot");
+    std::fs::create_dir(&root).unwrap();
+    std::os::unix::fs::symlink("/tmp", root.join("tmp")).unwrap();
+    std::os::unix::fs::symlink(pod.path.parent().unwrap(), root.join("pods")).unwrap();
+    let pidfile = sb.tmp.join("dhcp.pid");
+    let mut daemon = DhcpDaemon::start_with(
+        &sb,
+        Impl::Twill,
+        &[
+            "-hostprefix",
+            root.to_str().unwrap(),
+            "-pidfile",
+            pidfile.to_str().unwrap(),
+        ],
+    );
+    let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().parse().unwrap();
+    assert!(Path::new(&format!("/proc/{pid}")).exists());
+
+    // The pod's interface, from bridge with a stand-in IPAM; then dhcp on its own, given
+    // the namespace as the daemon's prefix sees it.
+    let bridge = serde_json::json!({
+        "cniVersion": "1.1.0", "name": NET, "type": "bridge", "bridge": twill_test_support::dhcp::BRIDGE,
+        "ipam": {"type": twill_test_support::sandbox::FIXED_IPAM},
+    });
+    sb.twill("bridge", "ADD", "ctr", &pod.path, &bridge).ok();
+    let inside = Path::new("/pods").join(pod.path.file_name().unwrap());
+    assert!(!inside.exists());
+    let dhcp = serde_json::json!({
+        "cniVersion": "1.1.0", "name": NET, "type": "dhcp",
+        "ipam": {"type": "dhcp", "daemonSocketPath": daemon.socket},
+    });
+    let ip = address(&sb.twill("dhcp", "ADD", "ctr", &inside, &dhcp).ok());
+    lan.wait_for(5, "the lease", |l| l.len() == 1 && l[0].ip == ip);
+
+    // SIGTERM: socket and pid file go, the lease stays held and saved.
+    assert!(daemon.terminate().success(), "{}", daemon.log());
+    assert!(!daemon.socket.exists());
+    assert!(!pidfile.exists());
+    assert_eq!(daemon.lease_files().len(), 1);
+    assert_eq!(lan.leases().len(), 1);
+    daemon.restart(&sb);
+    sb.twill("dhcp", "DEL", "ctr", &inside, &dhcp).ok();
+    lan.wait_for(5, "released", |l| l.is_empty());
+    sb.twill("bridge", "DEL", "ctr", &pod.path, &bridge).ok();
+}

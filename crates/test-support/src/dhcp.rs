@@ -213,6 +213,7 @@ pub struct DhcpDaemon {
     /// Its lease files.
     pub state_dir: PathBuf,
     log: PathBuf,
+    extra: Vec<String>,
     child: Option<Child>,
 }
 
@@ -225,6 +226,11 @@ impl DhcpDaemon {
 
     /// Starts `imp`'s daemon.
     pub fn start_impl(sb: &Sandbox, imp: Impl) -> DhcpDaemon {
+        DhcpDaemon::start_with(sb, imp, &[])
+    }
+
+    /// Starts `imp`'s daemon with more flags (`-hostprefix`, `-pidfile`, …).
+    pub fn start_with(sb: &Sandbox, imp: Impl, extra: &[&str]) -> DhcpDaemon {
         let link = sb.bin_dir().join("dhcp");
         if !link.exists() {
             link_plugins(&sb.bin_dir(), &["dhcp"]);
@@ -238,6 +244,7 @@ impl DhcpDaemon {
             socket: sb.tmp.join(format!("{tag}.sock")),
             state_dir: sb.tmp.join(format!("{tag}-state")),
             log: sb.tmp.join(format!("{tag}-daemon.log")),
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
             child: None,
         };
         d.restart(sb);
@@ -272,6 +279,7 @@ impl DhcpDaemon {
             .arg("-socketpath")
             .arg(&self.socket)
             .args(["-timeout", "3s", "-resendmax", "2s"])
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -295,6 +303,15 @@ impl DhcpDaemon {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Stops the daemon with SIGTERM, as a service manager does; its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("daemon not running");
+        let pid = i32::try_from(c.id()).unwrap();
+        // SAFETY: kill(2) on the pid of our own child, which has not been waited for.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        c.wait().unwrap()
     }
 
     /// The daemon's log.
