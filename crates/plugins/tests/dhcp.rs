@@ -13,6 +13,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use serde_json::Value;
+use twill_kernel::LinkId;
 use twill_test_support::dhcp::{
     printed_client_id, DhcpDaemon, DhcpLan, RANGE_END, RANGE_START, SERVER, T1_SECS,
 };
@@ -513,4 +514,58 @@ fn hostprefix_pidfile_and_a_clean_stop() {
     sb.twill("dhcp", "DEL", "ctr", &inside, &dhcp).ok();
     lan.wait_for(5, "released", |l| l.is_empty());
     sb.twill("bridge", "DEL", "ctr", &pod.path, &bridge).ok();
+}
+
+/// Rewrites the saved lease of the only lease file as if its ACK came `secs_ago`.
+fn age_saved_lease(daemon: &DhcpDaemon, secs_ago: u64) {
+    let files = daemon.lease_files();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let path = daemon.state_dir.join(&files[0]);
+    let mut record: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    record["boundAt"] = (now - secs_ago).into();
+    std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+}
+
+#[test]
+fn a_lease_that_expired_while_the_daemon_was_down() {
+    require_root();
+    let mut sb = Sandbox::new();
+    let lan = DhcpLan::start(&mut sb, &[]);
+    let mut daemon = DhcpDaemon::start(&sb);
+    let conf = daemon.bridge_conf(NET);
+    let mut pod = sb.pod("p");
+    let ip = address(&sb.twill("bridge", "ADD", "ctr", &pod.path, &conf).ok());
+    lan.wait_for(5, "the lease", |l| l.len() == 1);
+
+    // Down past the lease's end, with the server still there: the same address is acquired
+    // again at start, and the interface stays up.
+    daemon.kill();
+    age_saved_lease(&daemon, 1000);
+    daemon.restart(&sb);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !daemon.log().contains("Expired: lease of") {
+        assert!(std::time::Instant::now() < deadline, "{}", daemon.log());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(lan.leases()[0].ip, ip);
+    let eth0 = |pod: &mut twill_test_support::Ns| pod.nl.link_get(LinkId::Name("eth0")).unwrap();
+    assert!(eth0(&mut pod).is_up());
+
+    // Again, and now no server answers: the address is not used any longer.
+    daemon.kill();
+    age_saved_lease(&daemon, 1000);
+    drop(lan);
+    daemon.restart(&sb);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while eth0(&mut pod).is_up() {
+        assert!(std::time::Instant::now() < deadline, "{}", daemon.log());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // DEL still ends it (the release goes nowhere) and forgets the lease.
+    sb.twill("bridge", "DEL", "ctr", &pod.path, &conf).ok();
+    assert!(daemon.lease_files().is_empty());
 }

@@ -15,7 +15,7 @@ use twill_ipam::dhcp::result::result;
 use twill_kernel::NetNs;
 
 use super::store::{key, Record, Store};
-use super::wire::{self, Timing, WireFailure};
+use super::wire::{self, Timing, Up, WireFailure};
 use super::worker::{self, lock, log, now, Cmd, Held, Worker};
 use crate::dhcp::plugin::DAEMON_RESULT_VERSION;
 use crate::dhcp::rpc::Request;
@@ -106,7 +106,7 @@ impl Leases {
             let k = record.key();
             let reopened = NetNs::open(&self.netns_path(&record.netns))
                 .map_err(WireFailure::from)
-                .and_then(|ns| wire::open(&ns, &record.ifname).map(|w| (ns, w.mac)));
+                .and_then(|ns| wire::open(&ns, &record.ifname, Up::Leave).map(|w| (ns, w.mac)));
             match (reopened, record.lease()) {
                 (Ok((netns, mac)), Some(_)) => {
                     let params = self.params(&record, mac);
@@ -146,7 +146,7 @@ impl Leases {
                 CniError::invalid_environment("required env variables [CNI_NETNS] missing")
             })?;
         let ns = NetNs::open(&self.netns_path(netns)).map_err(|e| CniError::io(e.to_string()))?;
-        let w = wire::open(&ns, &req.ifname).map_err(failure)?;
+        let w = wire::open(&ns, &req.ifname, Up::Ensure).map_err(failure)?;
         let mut record = Record {
             container_id: req.container_id.clone(),
             network: req.network.clone(),

@@ -53,12 +53,20 @@ pub struct Wire {
     pub mac: [u8; 6],
 }
 
-/// Opens the socket on `ifname` inside `netns`, bringing the interface up if it is down
-/// (as the reference does).
-pub fn open(netns: &NetNs, ifname: &str) -> Result<Wire, WireFailure> {
+/// Whether [`open`] brings a down interface up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Up {
+    /// Acquiring: bring it up, as the reference does (a main plugin may leave it down).
+    Ensure,
+    /// Renewing, releasing: leave it as it is (down after an expired lease, or by choice).
+    Leave,
+}
+
+/// Opens the socket on `ifname` inside `netns`.
+pub fn open(netns: &NetNs, ifname: &str, up: Up) -> Result<Wire, WireFailure> {
     let mut nl = netns.netlink()?;
     let link = nl.link_get(LinkId::Name(ifname))?;
-    if !link.is_up() {
+    if up == Up::Ensure && !link.is_up() {
         nl.link_set_up(LinkId::Index(link.index))?;
     }
     let mac = link.mac.map(|m| m.0).ok_or_else(|| {

@@ -11,7 +11,7 @@ use twill_kernel::{LinkId, NetNs};
 
 use super::leases::Settings;
 use super::store::{Record, Store};
-use super::wire::{self, WireFailure};
+use super::wire::{self, Up, WireFailure};
 
 /// One lease and what its worker needs to keep it.
 #[derive(Debug)]
@@ -76,7 +76,7 @@ pub fn spawn(w: Worker, held: Arc<Mutex<Held>>) -> Sender<Cmd> {
 pub fn release(h: &Held, store: &Store) {
     let k = h.record.key();
     if let Some(lease) = h.record.lease() {
-        let sent = wire::open(&h.netns, &h.record.ifname)
+        let sent = wire::open(&h.netns, &h.record.ifname, Up::Leave)
             .and_then(|w| w.release(&h.params, &lease, Some(h.record.server_mac)));
         match sent {
             Ok(()) => log(&k, format!("lease of {} released", lease.address)),
@@ -151,7 +151,11 @@ fn maintain(w: &Worker, held: &Mutex<Held>, rx: &mpsc::Receiver<Cmd>) {
 fn step(w: &Worker, held: &Mutex<Held>, lease: &Lease, phase: Phase) -> Result<(), WireFailure> {
     let (link, params, server_mac, k) = {
         let mut h = lock(held);
-        let link = wire::open(&h.netns, &h.record.ifname)?;
+        let up = match phase {
+            Phase::Expired => Up::Ensure,
+            _ => Up::Leave,
+        };
+        let link = wire::open(&h.netns, &h.record.ifname, up)?;
         // A later plugin of the chain (tuning) may have changed the interface's MAC since
         // ADD: messages carry the current one, as the kernel sends from it.
         h.params.mac = link.mac;
