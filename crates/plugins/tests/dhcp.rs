@@ -569,3 +569,35 @@ fn a_lease_that_expired_while_the_daemon_was_down() {
     sb.twill("bridge", "DEL", "ctr", &pod.path, &conf).ok();
     assert!(daemon.lease_files().is_empty());
 }
+
+#[test]
+fn a_restart_forgets_only_the_leases_of_pods_gone_meanwhile() {
+    require_root();
+    let mut sb = Sandbox::new();
+    let lan = DhcpLan::start(&mut sb, &[]);
+    let mut daemon = DhcpDaemon::start(&sb);
+    let conf = daemon.bridge_conf(NET);
+    let stays = sb.pod("stays");
+    let goes = sb.pod("goes");
+    sb.twill("bridge", "ADD", "stays", &stays.path, &conf).ok();
+    sb.twill("bridge", "ADD", "goes", &goes.path, &conf).ok();
+    lan.wait_for(5, "two leases", |l| l.len() == 2);
+    daemon.kill();
+    let _ = sb.delete_pod(goes);
+    daemon.restart(&sb);
+    assert_eq!(daemon.lease_files().len(), 1, "{}", daemon.log());
+    assert!(
+        daemon.log().contains("goes/dhcpnet/eth0: pod is gone"),
+        "{}",
+        daemon.log()
+    );
+    // The other one is still held: CHECK finds it, DEL releases it.
+    let mut check = conf.clone();
+    check["prevResult"] = sb.twill("dhcp", "ADD", "stays", &stays.path, &conf).ok();
+    sb.twill("dhcp", "CHECK", "stays", &stays.path, &check).ok();
+    sb.twill("bridge", "DEL", "stays", &stays.path, &conf).ok();
+    let id = printed_client_id("stays", NET, "eth0");
+    lan.wait_for(5, "its lease released", |l| {
+        l.iter().all(|x| x.client_id != id)
+    });
+}

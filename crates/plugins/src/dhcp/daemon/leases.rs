@@ -95,8 +95,9 @@ impl Leases {
     }
 
     /// Takes up the saved leases: those whose namespace and interface still exist are
-    /// maintained again (a lease past T1 is renewed at once); the others are forgotten (the
-    /// pod is gone, and its lease expires at the server).
+    /// maintained again (a lease past T1 is renewed at once); those whose namespace or
+    /// interface no longer exists are forgotten (the pod is gone, and its lease expires at
+    /// the server); any other failure leaves the file for a later start.
     pub fn restore(&self) {
         let (records, bad) = self.store.load_all();
         for path in bad {
@@ -117,9 +118,17 @@ impl Leases {
                         params,
                     });
                 }
-                (Err(e), _) => {
+                (Err(WireFailure::Kernel(e)), _) if e.is_not_found() => {
                     log(&k, format!("pod is gone ({e}); forgetting its lease"));
                     let _ = self.store.remove(&k);
+                }
+                (Err(e), _) => {
+                    // Not proof that the pod is gone (a wrong -hostprefix, no permission):
+                    // the file stays for a later start.
+                    log(
+                        &k,
+                        format!("cannot take the lease up ({e}); its file is kept"),
+                    );
                 }
                 (_, None) => {
                     log(&k, "saved lease is unreadable; forgetting it");
