@@ -345,7 +345,11 @@ fn bad_input_and_a_missing_daemon_fail_with_the_right_code() {
 fn the_reference_daemon_and_ours_hold_the_same_lease() {
     require_root();
     let mut sb = Sandbox::new();
-    let lan = DhcpLan::start(&mut sb, &[]);
+    // Classless routes (one via a router, one on-link, the default), asked for by both.
+    let lan = DhcpLan::start(
+        &mut sb,
+        &["--dhcp-option=121,10.88.0.0/16,10.77.0.2,10.99.0.0/24,0.0.0.0,0.0.0.0/0,10.77.0.1"],
+    );
     let ours = DhcpDaemon::start(&sb);
     let theirs = DhcpDaemon::start_impl(&sb, Impl::Reference);
     // The same attachment (container, network, interface, MAC) through the reference chain,
@@ -356,7 +360,8 @@ fn the_reference_daemon_and_ours_hold_the_same_lease() {
     let mut addresses = Vec::new();
     for (imp, daemon) in [(Impl::Reference, &theirs), (Impl::Twill, &ours)] {
         let pod = sb.pod(&format!("{imp:?}"));
-        let conf = daemon.bridge_conf(NET);
+        let mut conf = daemon.bridge_conf(NET);
+        conf["ipam"]["request"] = serde_json::json!([{"option": "121"}]);
         let add = Request {
             args,
             ..Request::new("ADD", "ctr", &pod.path)
@@ -369,7 +374,16 @@ fn the_reference_daemon_and_ours_hold_the_same_lease() {
         assert_eq!(held[0].client_id, id, "{imp:?}");
         assert_eq!(held[0].mac, "02:00:00:77:00:01");
         addresses.push(held[0].ip);
-        results.push((result["ips"].clone(), result["routes"].clone()));
+        // The reference writes an on-link route's next hop as "0.0.0.0"; ours leaves it out
+        // (docs/plugins/dhcp.md): the same route.
+        let mut routes = result["routes"].clone();
+        for r in routes.as_array_mut().unwrap() {
+            if r["gw"] == "0.0.0.0" {
+                r.as_object_mut().unwrap().remove("gw");
+            }
+        }
+        assert_eq!(routes.as_array().unwrap().len(), 3, "{result}");
+        results.push((result["ips"].clone(), routes, result["dns"].clone()));
         let del = Request {
             command: "DEL",
             ..add
