@@ -615,3 +615,53 @@ fn a_restart_forgets_only_the_leases_of_pods_gone_meanwhile() {
         l.iter().all(|x| x.client_id != id)
     });
 }
+
+#[test]
+fn parallel_adds_get_distinct_leases_and_one_gc_releases_them_all() {
+    require_root();
+    let mut sb = Sandbox::new();
+    let lan = DhcpLan::start(&mut sb, &[]);
+    let daemon = DhcpDaemon::start(&sb);
+    let conf = daemon.bridge_conf(NET);
+    let pods: Vec<_> = (0..8).map(|i| sb.pod(&format!("p{i}"))).collect();
+    let ids: Vec<String> = (0..8).map(|i| format!("ctr{i}")).collect();
+    let children: Vec<_> = pods
+        .iter()
+        .zip(&ids)
+        .map(|(pod, id)| {
+            sb.spawn(
+                Impl::Twill,
+                "bridge",
+                &Request::new("ADD", id, &pod.path),
+                &conf,
+            )
+        })
+        .collect();
+    let mut ips = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        ips.push(address(&serde_json::from_slice(&out.stdout).unwrap()));
+    }
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), 8);
+    lan.wait_for(5, "eight leases", |l| l.len() == 8);
+    assert_eq!(daemon.lease_files().len(), 8);
+
+    // A runtime that lost every pod: GC with nothing valid releases all eight.
+    let mut gc = conf.clone();
+    gc["cni.dev/valid-attachments"] = serde_json::json!([]);
+    let req = Request {
+        netns: None,
+        ifname: "",
+        ..Request::new("GC", "", Path::new(""))
+    };
+    sb.exec(Impl::Twill, "dhcp", &req, &gc).ok();
+    lan.wait_for(5, "all released", |l| l.is_empty());
+    assert!(daemon.lease_files().is_empty());
+}
