@@ -29,6 +29,8 @@ fi
 #   tests start private containerds inside test namespaces (crates/cli/tests/cri,
 #   docs/kubernetes.md). The packaged service is not used; runc and busybox-static above are
 #   its runtime and its pause image.
+# - dnsmasq-base: the DHCP server of the dhcp plugin's tests (started by the tests inside a test
+#   namespace, on a test LAN).
 packages=(
     containernetworking-plugins
     iptables
@@ -50,6 +52,7 @@ packages=(
     etcd-client
     iperf3
     containerd
+    dnsmasq-base
 )
 
 missing=()

@@ -4,6 +4,8 @@
 //!   `<dataDir>/<network>/` in exactly the reference plugin's format and under the same lock,
 //!   so both implementations can share one directory ([`store`], [`allocator`], [`range`]).
 //! * [`static_ipam`]: the addresses written in the configuration or given by the runtime.
+//! * [`dhcp`]: the DHCPv4 client of the `dhcp` plugin's daemon — message and option
+//!   formats, the client's states and leases — with no sockets.
 //! * [`config`]: host-local's configuration, validated with the reference's rules; every
 //!   refusal names the field (`ipam.ranges[0][1].subnet`).
 //!
@@ -15,6 +17,7 @@ pub mod addr;
 pub mod allocator;
 mod common;
 pub mod config;
+pub mod dhcp;
 pub mod error;
 pub mod host_local;
 pub mod range;

@@ -9,6 +9,7 @@
 //! * [`tun`]: tun devices, created by opening `/dev/net/tun`.
 //! * [`netns`]: network namespaces — open, create and delete named ones, run a closure
 //!   inside one on a dedicated thread, open a netlink socket inside one.
+//! * [`packet`]: packet sockets on one interface (a DHCP client's, before it has an address).
 //! * [`reclaim`]: the kernel's reclamation after a deletion (a link's unregistration, the
 //!   freeing behind a netfilter socket's close) done by a detached process, off the caller's
 //!   path.
@@ -36,6 +37,7 @@ pub mod net;
 pub mod netns;
 pub mod nft;
 pub mod nl;
+pub mod packet;
 pub mod reclaim;
 pub mod route;
 pub mod sysctl;

@@ -5,6 +5,7 @@
 
 mod bridge;
 mod common;
+mod dhcp;
 mod firewall;
 mod flannel;
 mod host_local;

@@ -24,6 +24,10 @@ pub const PLUGINS: &[Entry] = &[
         main: crate::bridge::main,
     },
     Entry {
+        name: "dhcp",
+        main: crate::dhcp::main,
+    },
+    Entry {
         name: "firewall",
         main: crate::firewall::main,
     },
@@ -135,13 +139,13 @@ mod tests {
         assert!(
             e.contains("\"bridgez\"")
                 && e.contains(
-                    "bridge, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"
+                    "bridge, dhcp, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"
                 ),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bridge, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"),
+            e.contains("known plugins: bridge, dhcp, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

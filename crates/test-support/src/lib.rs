@@ -19,6 +19,7 @@
 //!   the overlay's world; [`binaries`]: the workspace's binaries the tests run;
 //! - [`cri`]: a private containerd in a test host namespace, driven over the CRI as a kubelet
 //!   drives it (Kubernetes' node path to the CNI plugins);
+//! - [`dhcp`]: a DHCP LAN (bridge, dnsmasq in a server namespace) and the `dhcp` daemon;
 //! - [`vm`]: tests in a QEMU VM booting Debian's own kernel, for the kernel features this
 //!   machine's kernel lacks (vlan, ipvlan, dummy, vrf, wireguard).
 //!
@@ -37,6 +38,7 @@ pub mod binaries;
 pub mod child;
 pub mod cluster;
 pub mod cri;
+pub mod dhcp;
 pub mod etcd;
 pub mod files;
 pub mod home;
