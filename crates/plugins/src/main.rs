@@ -29,7 +29,8 @@ fn main() -> ExitCode {
     }
     // A plugin is a short-lived process: the last closes of its netfilter sockets, which make
     // nf_tables wait for the freeing of what was deleted, go to a detached process once the
-    // answer is written (twill_kernel::reclaim; docs/decisions.md).
+    // answer is written (twill_kernel::reclaim; docs/reclaim.md). Only netfilter sockets are
+    // deferred: the long-lived `dhcp daemon` opens none, so it keeps nothing.
     twill_kernel::reclaim::defer_socket_closes();
     let code = match registry::select(&invoked, explicit.as_deref()) {
         Ok(plugin) => (plugin.main)(),
