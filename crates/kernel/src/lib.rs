@@ -35,6 +35,7 @@ pub mod nft;
 pub mod nl;
 pub mod route;
 pub mod sysctl;
+pub mod tc;
 pub mod tun;
 
 pub use addr::{AddrFlags, Address};
