@@ -20,6 +20,10 @@ pub struct Entry {
 /// Every plugin, by name.
 pub const PLUGINS: &[Entry] = &[
     Entry {
+        name: "bandwidth",
+        main: crate::bandwidth::main,
+    },
+    Entry {
         name: "bridge",
         main: crate::bridge::main,
     },
@@ -135,13 +139,13 @@ mod tests {
         assert!(
             e.contains("\"bridgez\"")
                 && e.contains(
-                    "bridge, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"
+                    "bandwidth, bridge, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"
                 ),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bridge, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"),
+            e.contains("known plugins: bandwidth, bridge, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();
