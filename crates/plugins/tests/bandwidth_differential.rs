@@ -14,7 +14,7 @@
 mod bandwidth_support;
 mod support;
 
-use bandwidth_support::{add, bandwidth_cmd, del, ifbs, normalized, tc_state};
+use bandwidth_support::{add, ifbs, normalized, tc_state, Chain};
 use serde_json::{json, Value};
 use support::{Impl, Sandbox};
 
@@ -24,21 +24,26 @@ const VERSIONS: [&str; 4] = ["0.3.0", "0.3.1", "0.4.0", "1.0.0"];
 fn observe(imp: Impl, kind: &str, version: &str, limits: &Value) -> Value {
     let mut sb = Sandbox::new();
     let pod = sb.pod("a");
-    let a = add(&sb, imp, kind, &pod, "ctr-bw", version, limits);
+    let chain = Chain {
+        sb: &sb,
+        kind,
+        pod: &pod,
+        id: "ctr-bw",
+        version,
+        limits,
+    };
+    let a = chain.add(imp);
     let mut seen = json!({
         "result": normalized(&a.result),
-        "tc": tc_state(&mut sb.host, &a.host_if),
+        "tc": tc_state(&sb.host, &a.host_if),
     });
     if version >= "0.4.0" {
-        let run = bandwidth_cmd(
-            &sb, imp, "CHECK", &pod, "ctr-bw", version, limits, &a.result,
-        );
+        let run = chain.bandwidth(imp, "CHECK", &a.result);
         seen["check"] = json!([run.exit, String::from_utf8_lossy(&run.stdout)]);
     }
-    del(&sb, imp, imp, kind, &pod, "ctr-bw", version, limits, &a);
-    bandwidth_cmd(&sb, imp, "DEL", &pod, "ctr-bw", version, limits, &a.result).ok();
-    seen["after_del"] =
-        json!({"ifbs": ifbs(&mut sb.host), "tc": tc_state(&mut sb.host, &a.host_if)});
+    chain.del(imp, imp, &a);
+    chain.bandwidth(imp, "DEL", &a.result).ok();
+    seen["after_del"] = json!({"ifbs": ifbs(&sb.host), "tc": tc_state(&sb.host, &a.host_if)});
     seen
 }
 
@@ -114,24 +119,42 @@ fn each_deletes_the_others_ifb() {
         let mut sb = Sandbox::new();
         let pod = sb.pod("a");
         let a = add(&sb, adder, "bridge", &pod, "ctr-x", "1.0.0", &limits);
-        assert_eq!(ifbs(&mut sb.host).len(), 1);
+        assert_eq!(ifbs(&sb.host).len(), 1);
         // The other's CHECK accepts it too.
-        bandwidth_cmd(
-            &sb, deleter, "CHECK", &pod, "ctr-x", "1.0.0", &limits, &a.result,
-        )
+        Chain {
+            sb: &sb,
+            kind: "bridge",
+            pod: &pod,
+            id: "ctr-x",
+            version: "1.0.0",
+            limits: &limits,
+        }
+        .bandwidth(deleter, "CHECK", &a.result)
         .ok();
-        bandwidth_cmd(
-            &sb, deleter, "DEL", &pod, "ctr-x", "1.0.0", &limits, &a.result,
-        )
+        Chain {
+            sb: &sb,
+            kind: "bridge",
+            pod: &pod,
+            id: "ctr-x",
+            version: "1.0.0",
+            limits: &limits,
+        }
+        .bandwidth(deleter, "DEL", &a.result)
         .ok();
         assert_eq!(
-            ifbs(&mut sb.host),
+            ifbs(&sb.host),
             Vec::<String>::new(),
             "ADD {adder:?}, DEL {deleter:?}"
         );
-        del(
-            &sb, adder, deleter, "bridge", &pod, "ctr-x", "1.0.0", &limits, &a,
-        );
+        Chain {
+            sb: &sb,
+            kind: "bridge",
+            pod: &pod,
+            id: "ctr-x",
+            version: "1.0.0",
+            limits: &limits,
+        }
+        .del(adder, deleter, &a);
     }
 }
 
@@ -157,13 +180,21 @@ fn both_refuse_the_same_bad_limits_and_leave_nothing() {
                     &first,
                 )
                 .ok();
-            let run = bandwidth_cmd(&sb, imp, "ADD", &pod, "c", "1.0.0", &limits, &r1);
+            let run = Chain {
+                sb: &sb,
+                kind: "bridge",
+                pod: &pod,
+                id: "c",
+                version: "1.0.0",
+                limits: &limits,
+            }
+            .bandwidth(imp, "ADD", &r1);
             let (code, msg) = run.err();
             if imp == Impl::Twill {
                 assert!(code == 7 || code == 6, "{limits}: {code} {msg}");
             }
             let host_if = bandwidth_support::host_if(&r1);
-            let state = tc_state(&mut sb.host, &host_if);
+            let state = tc_state(&sb.host, &host_if);
             assert_eq!(state["host_if"]["qdiscs"], json!([]), "{imp:?} {limits}");
             assert_eq!(state["ifbs"], json!([]), "{imp:?} {limits}");
         }

@@ -8,10 +8,11 @@
 
 use serde_json::{json, Value};
 use twill_kernel::tc::{Action, QdiscKind, HANDLE_ROOT, INGRESS_HANDLE};
-use twill_kernel::LinkId;
+use twill_kernel::{LinkId, Netlink};
 
 use crate::support::run::Request;
 use crate::support::{Impl, Ns, Sandbox};
+use twill_test_support::run::Run;
 
 /// The network name of every chain here.
 pub const NET: &str = "bwtest";
@@ -55,6 +56,58 @@ pub struct Attached {
     pub host_if: String,
 }
 
+/// One attachment's chain: where it runs and with what.
+#[derive(Debug, Clone, Copy)]
+pub struct Chain<'a> {
+    /// The sandbox (host namespace, plugin directory).
+    pub sb: &'a Sandbox,
+    /// The interface plugin: "bridge" or "ptp".
+    pub kind: &'a str,
+    /// The pod.
+    pub pod: &'a Ns,
+    /// Its container ID.
+    pub id: &'a str,
+    /// The configurations' version.
+    pub version: &'a str,
+    /// bandwidth's limits (keys or a runtimeConfig).
+    pub limits: &'a Value,
+}
+
+impl Chain<'_> {
+    /// ADD through the interface plugin then bandwidth; asserts success.
+    pub fn add(&self, imp: Impl) -> Attached {
+        let first_conf = first(self.sb, self.kind, self.version);
+        let req = Request::new("ADD", self.id, &self.pod.path);
+        let r1 = self.sb.exec(imp, self.kind, &req, &first_conf).ok();
+        let result = self.bandwidth(imp, "ADD", &r1).ok();
+        Attached {
+            host_if: host_if(&r1),
+            first: r1,
+            result,
+        }
+    }
+
+    /// bandwidth's `command` with `prev` as prevResult.
+    pub fn bandwidth(&self, imp: Impl, command: &str, prev: &Value) -> Run {
+        let mut bw = bandwidth(self.version, self.limits);
+        bw["prevResult"] = prev.clone();
+        let req = Request::new(command, self.id, &self.pod.path);
+        self.sb.exec(imp, "bandwidth", &req, &bw)
+    }
+
+    /// DEL in reverse order (bandwidth by `bw_imp`, the interface plugin by `imp`);
+    /// asserts success.
+    pub fn del(&self, imp: Impl, bw_imp: Impl, a: &Attached) {
+        self.bandwidth(bw_imp, "DEL", &a.result).ok();
+        let mut c = first(self.sb, self.kind, self.version);
+        if self.version >= "0.4.0" {
+            c["prevResult"] = a.first.clone();
+        }
+        let req = Request::new("DEL", self.id, &self.pod.path);
+        self.sb.exec(imp, self.kind, &req, &c).ok();
+    }
+}
+
 /// ADD through `kind` then bandwidth for container `id` in `pod`; asserts success.
 pub fn add(
     sb: &Sandbox,
@@ -65,57 +118,15 @@ pub fn add(
     version: &str,
     limits: &Value,
 ) -> Attached {
-    let first_conf = first(sb, kind, version);
-    let r1 = sb
-        .exec(imp, kind, &Request::new("ADD", id, &pod.path), &first_conf)
-        .ok();
-    let mut bw = bandwidth(version, limits);
-    bw["prevResult"] = r1.clone();
-    let run = sb.exec(imp, "bandwidth", &Request::new("ADD", id, &pod.path), &bw);
-    let result = run.ok();
-    Attached {
-        host_if: host_if(&r1),
-        first: r1,
-        result,
+    Chain {
+        sb,
+        kind,
+        pod,
+        id,
+        version,
+        limits,
     }
-}
-
-/// bandwidth's `command` (CHECK or DEL) with the chain's result as prevResult.
-pub fn bandwidth_cmd(
-    sb: &Sandbox,
-    imp: Impl,
-    command: &str,
-    pod: &Ns,
-    id: &str,
-    version: &str,
-    limits: &Value,
-    prev: &Value,
-) -> twill_test_support::run::Run {
-    let mut bw = bandwidth(version, limits);
-    bw["prevResult"] = prev.clone();
-    sb.exec(imp, "bandwidth", &Request::new(command, id, &pod.path), &bw)
-}
-
-/// DEL in reverse order (bandwidth by `bw_imp`, the interface plugin by `imp`); asserts
-/// success.
-pub fn del(
-    sb: &Sandbox,
-    imp: Impl,
-    bw_imp: Impl,
-    kind: &str,
-    pod: &Ns,
-    id: &str,
-    version: &str,
-    limits: &Value,
-    a: &Attached,
-) {
-    bandwidth_cmd(sb, bw_imp, "DEL", pod, id, version, limits, &a.result).ok();
-    let mut c = first(sb, kind, version);
-    if version >= "0.4.0" {
-        c["prevResult"] = a.first.clone();
-    }
-    sb.exec(imp, kind, &Request::new("DEL", id, &pod.path), &c)
-        .ok();
+    .add(imp)
 }
 
 /// The host end named in an interface plugin's result: the interface without a sandbox
@@ -141,9 +152,8 @@ pub fn ifb_of(result: &Value) -> Option<String> {
 }
 
 /// Every ifb in `host`'s namespace, by name.
-pub fn ifbs(host: &mut Ns) -> Vec<String> {
-    let mut v: Vec<String> = host
-        .nl
+pub fn ifbs(host: &Ns) -> Vec<String> {
+    let mut v: Vec<String> = socket(host)
         .ifb_list()
         .unwrap()
         .into_iter()
@@ -153,9 +163,8 @@ pub fn ifbs(host: &mut Ns) -> Vec<String> {
     v
 }
 
-fn qdiscs(host: &mut Ns, index: u32) -> Vec<Value> {
-    let mut out: Vec<Value> = host
-        .nl
+fn qdiscs(nl: &mut Netlink, index: u32) -> Vec<Value> {
+    let mut out: Vec<Value> = nl
         .qdisc_list(Some(index))
         .unwrap()
         .into_iter()
@@ -178,12 +187,13 @@ fn qdiscs(host: &mut Ns, index: u32) -> Vec<Value> {
 /// unreachable action after a redirect that steals the packet, see
 /// docs/plugins/bandwidth.md), and every ifb with its MTU, state and qdiscs. The ifb's
 /// queue length is left out: the reference creates it with none (0).
-pub fn tc_state(host: &mut Ns, host_if: &str) -> Value {
-    let Ok(link) = host.nl.link_get(LinkId::Name(host_if)) else {
-        return json!({"host_if": null, "ifbs": ifb_state(host)});
+pub fn tc_state(host: &Ns, host_if: &str) -> Value {
+    let mut nl = socket(host);
+    let nl = &mut nl;
+    let Ok(link) = nl.link_get(LinkId::Name(host_if)) else {
+        return json!({"host_if": null, "ifbs": ifb_state(nl)});
     };
-    let names: Vec<(u32, String)> = host
-        .nl
+    let names: Vec<(u32, String)> = nl
         .link_list()
         .unwrap()
         .into_iter()
@@ -196,14 +206,13 @@ pub fn tc_state(host: &mut Ns, host_if: &str) -> Value {
             .map(|(_, n)| n.clone())
             .unwrap_or_else(|| format!("index {i}"))
     };
-    let has_ingress = host
-        .nl
+    let has_ingress = nl
         .qdisc_list(Some(link.index))
         .unwrap()
         .iter()
         .any(|q| q.kind == QdiscKind::Ingress);
     let filters: Vec<Value> = if has_ingress {
-        host.nl
+        nl
             .filter_list(link.index, INGRESS_HANDLE)
             .unwrap()
             .into_iter()
@@ -227,17 +236,17 @@ pub fn tc_state(host: &mut Ns, host_if: &str) -> Value {
         Vec::new()
     };
     json!({
-        "host_if": {"qdiscs": qdiscs(host, link.index), "filters": filters},
-        "ifbs": ifb_state(host),
+        "host_if": {"qdiscs": qdiscs(nl, link.index), "filters": filters},
+        "ifbs": ifb_state(nl),
     })
 }
 
-fn ifb_state(host: &mut Ns) -> Vec<Value> {
-    let list = host.nl.ifb_list().unwrap();
+fn ifb_state(nl: &mut Netlink) -> Vec<Value> {
+    let list = nl.ifb_list().unwrap();
     let mut out = Vec::new();
     for l in list {
         out.push(json!({"name": l.name, "mtu": l.mtu, "up": l.flags & 1 != 0,
-                        "qdiscs": qdiscs(host, l.index)}));
+                        "qdiscs": qdiscs(nl, l.index)}));
     }
     out.sort_by_key(|v| v.to_string());
     out
@@ -246,4 +255,9 @@ fn ifb_state(host: &mut Ns) -> Vec<Value> {
 /// A result with its random parts (veth names, MACs, the sandbox path) replaced.
 pub fn normalized(result: &Value) -> Value {
     crate::support::state::normalized(result.clone())
+}
+
+/// A fresh socket in `host`'s namespace (so readers need no mutable borrow of it).
+pub fn socket(host: &Ns) -> Netlink {
+    host.ns.netlink().unwrap()
 }
