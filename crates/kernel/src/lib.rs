@@ -34,6 +34,7 @@ pub mod netns;
 pub mod nft;
 pub mod nl;
 pub mod route;
+pub mod rule;
 pub mod sysctl;
 pub mod tc;
 pub mod tun;

@@ -13,6 +13,7 @@ mod loopback;
 mod portmap;
 mod ptp;
 mod registry;
+mod sbr;
 mod static_ipam;
 mod tuning;
 

@@ -52,6 +52,10 @@ pub const PLUGINS: &[Entry] = &[
         main: crate::ptp::main,
     },
     Entry {
+        name: "sbr",
+        main: crate::sbr::main,
+    },
+    Entry {
         name: "static",
         main: crate::static_ipam::main,
     },
@@ -139,13 +143,13 @@ mod tests {
         assert!(
             e.contains("\"bridgez\"")
                 && e.contains(
-                    "bandwidth, bridge, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"
+                    "bandwidth, bridge, firewall, flannel, host-local, loopback, portmap, ptp, sbr, static, tuning"
                 ),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bandwidth, bridge, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"),
+            e.contains("known plugins: bandwidth, bridge, firewall, flannel, host-local, loopback, portmap, ptp, sbr, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 
 /// The plugin names a test sandbox's plugin directory offers ([`link_plugins`]).
-pub const OURS: [&str; 10] = [
+pub const OURS: [&str; 11] = [
     "bandwidth",
     "bridge",
     "firewall",
@@ -18,6 +18,7 @@ pub const OURS: [&str; 10] = [
     "loopback",
     "portmap",
     "ptp",
+    "sbr",
     "static",
     "tuning",
 ];
