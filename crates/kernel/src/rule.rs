@@ -209,7 +209,7 @@ impl Netlink {
 
 #[cfg(all(test, target_endian = "little"))]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
     use super::*;
     use crate::nl::message::HEADER_LEN;
