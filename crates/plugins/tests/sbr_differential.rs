@@ -216,7 +216,8 @@ fn lifecycle_beyond_the_reference() {
     };
     run(&sb, "ADD", &conf).ok();
     run(&sb, "CHECK", &conf).ok();
-    // A second ADD fails on the existing rule and leaves the first one's state whole.
+    // A second ADD fails (the gateway is unreachable once the first moved the subnet route
+    // out of the main table) and leaves the first one's state whole.
     let added = routing(&mut pod);
     let (code, msg) = run(&sb, "ADD", &conf).err();
     assert_eq!(code, 999, "{msg}");

@@ -21,6 +21,8 @@ mod namespaces;
 mod neighbours;
 mod overlay;
 mod routes;
+mod rules;
 mod scale;
+mod tc;
 mod traffic;
 mod tun;
