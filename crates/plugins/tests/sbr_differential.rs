@@ -349,3 +349,75 @@ fn no_program_is_executed() {
     }
     assert!(!marker.exists(), "a program was executed");
 }
+
+/// The later reference's `gateways` and `addSourceHints` (v1.1.1 has neither, so they are
+/// checked against what they mean): a configured gateway replaces prevResult's in the
+/// table; with source hints the subnet route stays in the main table with the address as
+/// its source while the default route leaves it.
+#[test]
+fn gateways_and_source_hints() {
+    let mut sb = Sandbox::new();
+    let mut pod = sb.pod("p");
+    let r0 = sb
+        .exec(
+            Impl::Twill,
+            "bridge",
+            &Request::new("ADD", "c", &pod.path),
+            &bridge(&sb, "1.1.0", false),
+        )
+        .ok();
+    let conf = sbr(
+        "1.1.0",
+        &r0,
+        &json!({"gateways": ["10.41.0.254"], "addSourceHints": true}),
+    );
+    let path = pod.path.clone();
+    let run = |sb: &Sandbox, cmd: &str, c: &Value| {
+        sb.exec(Impl::Twill, "sbr", &Request::new(cmd, "c", &path), c)
+    };
+    run(&sb, "ADD", &conf).ok();
+    run(&sb, "CHECK", &conf).ok();
+    let routes = routing(&mut pod)["routes"].clone();
+    let has = |want: Value| {
+        routes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| want.as_object().unwrap().iter().all(|(k, v)| &r[k] == v))
+    };
+    assert!(
+        has(json!({"dst": "0.0.0.0/0", "gw": "10.41.0.254", "table": 100})),
+        "{routes:#}"
+    );
+    assert!(
+        !has(json!({"dst": "0.0.0.0/0", "table": 254})),
+        "{routes:#}"
+    );
+    assert!(
+        has(json!({"dst": "10.41.0.0/24", "table": 254, "src": "10.41.0.2", "scope": 253})),
+        "{routes:#}"
+    );
+    // CHECK wants the configured gateway, not prevResult's.
+    let other = sbr("1.1.0", &r0, &json!({"gateways": ["10.41.0.253"]}));
+    let (_, msg) = run(&sb, "CHECK", &other).err();
+    assert!(msg.contains("10.41.0.253"), "{msg}");
+    run(&sb, "DEL", &conf).ok();
+    assert!(
+        routing(&mut pod)["rules"]
+            .to_string()
+            .matches("10.41.0.2")
+            .count()
+            == 0
+    );
+
+    for (gateways, field) in [
+        (json!(["x"]), "gateways[0]"),
+        (json!(["10.41.0.1", "10.41.0.2"]), "gateways[1]"),
+        (json!("10.41.0.1"), "gateways"),
+    ] {
+        let bad = sbr("1.1.0", &r0, &json!({ "gateways": gateways }));
+        let (code, msg) = run(&sb, "ADD", &bad).err();
+        assert!(code == 7 || code == 6, "{code} {msg}");
+        assert!(msg.contains(field), "{msg}");
+    }
+}

@@ -1,5 +1,5 @@
-//! sbr's input: the optional `table` key and the addresses of the interface, from
-//! `prevResult`.
+//! sbr's input: its keys (`table`, `gateways`, `addSourceHints`) and the addresses of the
+//! interface, from `prevResult`.
 
 use std::net::IpAddr;
 
@@ -14,11 +14,76 @@ use twill_kernel::IpPrefix;
 /// Tables the kernel reserves: unspec, default, main, local (and 0).
 const RESERVED_TABLES: [u32; 4] = [0, 253, 254, 255];
 
-/// Reads `table`: a fixed table for the rules (newer reference versions' key), or `None`
-/// for sbr's own numbering.
-pub fn table(config: &Value) -> Result<Option<u32>, CniError> {
-    NetConf::from_value(config)?;
-    let o = Obj::root(config)?;
+/// sbr's keys, checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SbrConf {
+    /// `table`: a fixed table for the rules (later reference versions' key); `None` for
+    /// sbr's own numbering.
+    pub table: Option<u32>,
+    /// `gateways`: at most one gateway per family, used instead of `prevResult`'s for the
+    /// tables' default routes.
+    pub gateways: Vec<IpAddr>,
+    /// `addSourceHints`: keep the subnet routes in the main table (with the address as
+    /// preferred source) instead of moving them out.
+    pub source_hints: bool,
+}
+
+impl SbrConf {
+    /// Reads the keys of an ADD or CHECK.
+    ///
+    /// # Errors
+    ///
+    /// Code 6 for a value of the wrong JSON type, 7 for an invalid one, naming the key.
+    pub fn parse(config: &Value) -> Result<SbrConf, CniError> {
+        NetConf::from_value(config)?;
+        let o = Obj::root(config)?;
+        let mut gateways: Vec<IpAddr> = Vec::new();
+        let path = o.field_path("gateways");
+        for (i, g) in o
+            .str_array("gateways")?
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            let at = twill_cni::json::index(&path, i);
+            let ip: IpAddr = g.parse().map_err(|_| {
+                FieldError::invalid(at.clone(), format!("{g:?} is not an IP address"))
+            })?;
+            if let Some(other) = gateways.iter().find(|x| x.is_ipv4() == ip.is_ipv4()) {
+                return Err(FieldError::invalid(
+                    at,
+                    format!("a second gateway of one family ({other} and {ip}): at most one IPv4 and one IPv6 gateway"),
+                )
+                .into());
+            }
+            gateways.push(ip);
+        }
+        Ok(SbrConf {
+            table: table(&o)?,
+            gateways,
+            source_hints: o.bool("addSourceHints")?.unwrap_or(false),
+        })
+    }
+
+    /// The gateway for `ip`'s table: a configured one of its family, else `prevResult`'s.
+    pub fn gateway_for(&self, ip: &SourceIp) -> Option<IpAddr> {
+        let v4 = ip.net.addr().is_ipv4();
+        self.gateways
+            .iter()
+            .find(|g| g.is_ipv4() == v4)
+            .copied()
+            .or(ip.gateway)
+    }
+}
+
+/// Reads only `table`, for DEL, which must not fail on keys an ADD would refuse.
+pub fn del_table(config: &Value) -> Option<u32> {
+    Obj::root(config)
+        .ok()
+        .and_then(|o| table(&o).ok().flatten())
+}
+
+fn table(o: &Obj<'_>) -> Result<Option<u32>, CniError> {
     match o.u32("table")? {
         None => Ok(None),
         Some(t) if RESERVED_TABLES.contains(&t) => Err(FieldError::invalid(

@@ -61,19 +61,19 @@ impl Drop for NsLock<'_> {
 
 impl Plugin for Sbr {
     fn add(&self, args: &CmdArgs) -> Result<Value, CniError> {
-        let fixed = config::table(&args.config)?;
+        let conf = config::SbrConf::parse(&args.config)?;
         let prev = config::prev_result(args)?;
         let ips = config::source_ips(&prev.to_latest(), &args.ifname)?;
         let ns = netns::open(args)?;
         let (mut nl, ()) = netns::enter(&ns, netns::path(args)?, || ())?;
         let _lock = NsLock::take(&ns)?;
-        routes::add(&mut nl, &args.ifname, &ips, fixed)?;
+        routes::add(&mut nl, &args.ifname, &ips, &conf)?;
         Ok(prev.convert(args.version)?.to_json())
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
         // Only `table` matters; a DEL must clean up after any ADD.
-        let fixed = config::table(&args.config).unwrap_or(None);
+        let fixed = config::del_table(&args.config);
         let Some(path) = args.netns.as_deref() else {
             return Ok(());
         };
@@ -85,11 +85,11 @@ impl Plugin for Sbr {
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let fixed = config::table(&args.config)?;
+        let conf = config::SbrConf::parse(&args.config)?;
         let prev = config::prev_result(args)?;
         let ips = config::source_ips(&prev.to_latest(), &args.ifname)?;
         let ns = netns::open(args)?;
         let (mut nl, ()) = netns::enter(&ns, netns::path(args)?, || ())?;
-        routes::check(&mut nl, &ips, fixed)
+        routes::check(&mut nl, &ips, &conf)
     }
 }

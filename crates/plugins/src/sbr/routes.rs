@@ -6,16 +6,19 @@
 //! address's gateway in that table, and a copy there of the interface's main-table routes
 //! that belong to the address (its subnet holds their source or gateway) or to no address
 //! (neither set); the next address gets the next free table. Then the interface's routes
-//! leave the main table. With `table` set, only the rules are added, pointing at it.
+//! leave the main table — or, with `addSourceHints`, only those that are not subnet routes,
+//! the subnet routes being given the address as preferred source. `gateways` replaces
+//! `prevResult`'s gateways per family. With `table` set, only the rules are added, pointing
+//! at it.
 
 use std::collections::BTreeSet;
 
 use twill_cni::CniError;
 use twill_kernel::route::TABLE_MAIN;
 use twill_kernel::rule::Rule;
-use twill_kernel::{IpFamily, IpPrefix, LinkId, Netlink, Route};
+use twill_kernel::{IpFamily, IpPrefix, LinkId, Netlink, Route, Scope};
 
-use super::config::SourceIp;
+use super::config::{SbrConf, SourceIp};
 use crate::common::error::{all_done, internal, kernel};
 
 /// The first table sbr numbers from (the reference's).
@@ -55,12 +58,12 @@ pub fn add(
     nl: &mut Netlink,
     ifname: &str,
     ips: &[SourceIp],
-    fixed: Option<u32>,
+    conf: &SbrConf,
 ) -> Result<(), CniError> {
     let mut done = Vec::new();
-    let r = match fixed {
+    let r = match conf.table {
         Some(table) => rules_only(nl, ips, table, &mut done),
-        None => numbered(nl, ifname, ips, &mut done),
+        None => numbered(nl, ifname, ips, conf, &mut done),
     };
     if r.is_err() {
         undo(nl, done);
@@ -96,6 +99,7 @@ fn numbered(
     nl: &mut Netlink,
     ifname: &str,
     ips: &[SourceIp],
+    conf: &SbrConf,
     done: &mut Vec<Done>,
 ) -> Result<(), CniError> {
     let rules = nl.rule_list(None).map_err(kernel)?;
@@ -117,7 +121,7 @@ fn numbered(
     let mut table = next_free(FIRST_TABLE, &rules, &routes);
     for ip in ips {
         add_rule(nl, ip, table, done)?;
-        if let Some(gw) = ip.gateway {
+        if let Some(gw) = conf.gateway_for(ip) {
             let default = Route::new(IpPrefix::default_route(IpFamily::of(&gw)))
                 .via(gw)
                 .dev(link.index)
@@ -129,7 +133,10 @@ fn numbered(
             let belongs = r.prefsrc.is_some_and(|s| ip.contains(&s))
                 || r.gateway.is_some_and(|g| ip.contains(&g))
                 || (r.prefsrc.is_none() && r.gateway.is_none());
-            if !belongs {
+            // A configured gateway is the table's default route: the main table's default
+            // (via prevResult's gateway) must not replace it, as it does in the reference.
+            let configured = conf.gateway_for(ip) != ip.gateway;
+            if !belongs || (configured && r.dst.is_empty()) {
                 continue;
             }
             let mut copy = r.clone();
@@ -141,8 +148,32 @@ fn numbered(
         }
         table = next_free(table.saturating_add(1), &rules, &routes);
     }
+    if conf.source_hints {
+        for ip in ips {
+            let mut hint = Route::new(ip.net.network())
+                .dev(link.index)
+                .scope(Scope::LINK);
+            hint.prefsrc = Some(ip.net.addr());
+            // An IPv4 subnet route the kernel made has the same destination, table and
+            // metric (none): it is replaced, and put back on failure. IPv6's has metric 256
+            // and stays beside the hint until it leaves the main table below, as in the
+            // reference.
+            let previous = own
+                .iter()
+                .find(|r| r.dst == hint.dst && r.priority.is_none())
+                .cloned();
+            nl.route_replace(&hint).map_err(kernel)?;
+            done.push(match previous {
+                Some(p) => Done::Removed(p),
+                None => Done::Route(hint),
+            });
+        }
+    }
     // Only now: several addresses of one subnet each need the routes while being set up.
     for r in own {
+        if conf.source_hints && r.scope == Some(Scope::LINK) {
+            continue;
+        }
         nl.route_delete(&r).map_err(kernel)?;
         done.push(Done::Removed(r));
     }
@@ -201,7 +232,8 @@ pub fn del(nl: &mut Netlink, ifname: &str, fixed: Option<u32>) -> Result<(), Cni
 
 /// Checks that each address has its rule and, with sbr's numbering and a gateway, that the
 /// rule's table has the default route via the gateway.
-pub fn check(nl: &mut Netlink, ips: &[SourceIp], fixed: Option<u32>) -> Result<(), CniError> {
+pub fn check(nl: &mut Netlink, ips: &[SourceIp], conf: &SbrConf) -> Result<(), CniError> {
+    let fixed = conf.table;
     let rules = nl.rule_list(None).map_err(kernel)?;
     let routes = nl.route_list(None, None).map_err(kernel)?;
     for ip in ips {
@@ -215,7 +247,7 @@ pub fn check(nl: &mut Netlink, ips: &[SourceIp], fixed: Option<u32>) -> Result<(
                     ip.net.addr()
                 ))
             })?;
-        if let (None, Some(gw)) = (fixed, ip.gateway) {
+        if let (None, Some(gw)) = (fixed, conf.gateway_for(ip)) {
             let found = routes
                 .iter()
                 .any(|r| r.table == rule.table && r.dst.is_empty() && r.gateway == Some(gw));
