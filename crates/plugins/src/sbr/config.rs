@@ -155,3 +155,61 @@ pub fn source_ips(prev: &V1Result, ifname: &str) -> Result<Vec<SourceIp>, CniErr
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use serde_json::json;
+    use twill_cni::Version;
+
+    fn prev(v: Value) -> V1Result {
+        CniResult::from_value(&v, Version::V1_0_0)
+            .unwrap()
+            .into_latest()
+    }
+
+    #[test]
+    fn addresses_are_picked_as_the_reference_picks_them() {
+        let p = prev(json!({"cniVersion": "1.0.0",
+        "interfaces": [{"name": "eth0"}, {"name": "net1", "sandbox": "/x"}],
+        "ips": [
+            {"address": "10.1.0.2/24", "interface": 1, "gateway": "10.1.0.1"},
+            {"address": "10.2.0.2/24", "interface": 0},
+            {"address": "10.3.0.2/24"},
+            {"address": "10.4.0.2/24", "interface": 7}
+        ]}));
+        let got: Vec<String> = source_ips(&p, "net1")
+            .unwrap()
+            .iter()
+            .map(|s| s.net.to_string())
+            .collect();
+        assert_eq!(got, ["10.1.0.2/24", "10.3.0.2/24", "10.4.0.2/24"]);
+        let none = prev(json!({"cniVersion": "1.0.0", "ips": []}));
+        let e = source_ips(&none, "eth0").unwrap_err();
+        assert_eq!((e.code.0, e.msg.contains("prevResult.ips")), (7, true));
+    }
+
+    #[test]
+    fn configured_gateways_win_per_family() {
+        let conf = json!({"cniVersion": "1.0.0", "name": "n", "type": "sbr",
+                          "gateways": ["fd00::1"], "addSourceHints": true, "table": 300});
+        let c = SbrConf::parse(&conf).unwrap();
+        assert_eq!((c.table, c.source_hints), (Some(300), true));
+        let v4 = SourceIp {
+            net: "10.1.0.2/24".parse().unwrap(),
+            gateway: Some("10.1.0.1".parse().unwrap()),
+        };
+        let v6 = SourceIp {
+            net: "fd00::2/64".parse().unwrap(),
+            gateway: None,
+        };
+        assert_eq!(c.gateway_for(&v4), v4.gateway);
+        assert_eq!(c.gateway_for(&v6), Some("fd00::1".parse().unwrap()));
+        assert!(v4.contains(&"10.1.0.200".parse().unwrap()));
+        assert!(!v4.contains(&"10.1.1.1".parse().unwrap()));
+        assert!(!v4.contains(&"fd00::1".parse().unwrap()));
+        assert_eq!(del_table(&json!({"table": "bad"})), None);
+    }
+}
