@@ -59,6 +59,31 @@ fn routing(pod: &mut Ns) -> Value {
     json!({"rules": rules, "routes": routes})
 }
 
+/// Waits (up to 5 s) until `ifname` in `pod` has its IPv6 link-local route, which the
+/// kernel adds on its own once the interface has a carrier: sbr moves that route too, so
+/// a snapshot or an ADD taken before it appears would race with the kernel.
+fn settled(pod: &mut Ns, ifname: &str) {
+    let index = pod.nl.link_index(ifname).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let routes = pod
+            .nl
+            .route_list(Some(twill_kernel::IpFamily::V6), None)
+            .unwrap();
+        if routes
+            .iter()
+            .any(|r| r.oif == Some(index) && r.dst.to_string() == "fe80::/64")
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{ifname} never got its link-local route"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 fn bridge(sb: &Sandbox, version: &str, dual: bool) -> Value {
     let mut ranges = vec![json!([{"subnet": "10.41.0.0/24"}])];
     if dual {
@@ -118,6 +143,7 @@ fn observe(imp: Impl, version: &str, layout: &str) -> Value {
         ..Request::new(cmd, "c", &path)
     };
     let conf = sbr(version, &plugin_prev, &json!({}));
+    settled(&mut pod, ifname);
     let result = sb.exec(imp, "sbr", &req("ADD"), &conf).ok();
     let mut seen = json!({"result": state::normalized(result), "added": routing(&mut pod)});
     sb.exec(imp, "sbr", &req("DEL"), &conf).ok();
@@ -160,6 +186,7 @@ fn the_table_key_adds_only_rules_and_del_removes_them() {
             &bridge(&sb, "1.1.0", true),
         )
         .ok();
+    settled(&mut pod, "eth0");
     let before = routing(&mut pod);
     let conf = sbr("1.1.0", &r0, &json!({"table": 5000}));
     let out = sb
@@ -208,6 +235,7 @@ fn lifecycle_beyond_the_reference() {
             &bridge(&sb, "1.1.0", false),
         )
         .ok();
+    settled(&mut pod, "eth0");
     let before = routing(&mut pod);
     let conf = sbr("1.1.0", &r0, &json!({}));
     let path = pod.path.clone();
@@ -282,6 +310,7 @@ fn bad_input_is_refused_with_the_right_code_and_changes_nothing() {
             &bridge(&sb, "1.0.0", false),
         )
         .ok();
+    settled(&mut pod, "eth0");
     let before = routing(&mut pod);
     let cases = [
         (
