@@ -14,6 +14,10 @@ pub enum Scenario {
     /// ipMasq and hairpinMode over host-local, portmap, firewall, tuning — with one host
     /// port mapped per pod, as `podman run -p` asks.
     Podman,
+    /// bridge with host-local followed by bandwidth, each pod shaped both ways through the
+    /// `bandwidth` capability as Kubernetes' bandwidth annotations ask: a tbf on the host
+    /// veth and an ifb with its own tbf per pod.
+    Bandwidth,
 }
 
 /// The first pod's host port; pod i maps `HOST_PORT_BASE + i` (a run has at most 5,000 pods).
@@ -21,13 +25,14 @@ const HOST_PORT_BASE: usize = 20_000;
 
 impl Scenario {
     /// Every scenario, by name.
-    pub const ALL: [Scenario; 2] = [Scenario::Bridge, Scenario::Podman];
+    pub const ALL: [Scenario; 3] = [Scenario::Bridge, Scenario::Podman, Scenario::Bandwidth];
 
     /// The scenario's name on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Scenario::Bridge => "bridge",
             Scenario::Podman => "podman",
+            Scenario::Bandwidth => "bandwidth",
         }
     }
 
@@ -38,6 +43,10 @@ impl Scenario {
             Scenario::Podman => {
                 "podman's chain: bridge (ipMasq, hairpinMode) + host-local, portmap with one \
                  mapping per pod, firewall, tuning; run as libcni does"
+            }
+            Scenario::Bandwidth => {
+                "bridge + host-local (isGateway), then bandwidth with both directions limited \
+                 through the bandwidth capability; run as libcni does"
             }
         }
     }
@@ -87,11 +96,29 @@ impl Scenario {
                     {"type": "tuning"}
                 ]
             }),
+            Scenario::Bandwidth => json!({
+                "cniVersion": "1.0.0",
+                "name": "twill-bench",
+                "plugins": [
+                    {
+                        "type": "bridge",
+                        "bridge": "bench0",
+                        "isGateway": true,
+                        "ipam": {
+                            "type": "host-local",
+                            "dataDir": data_dir,
+                            "ranges": [[{"subnet": "10.128.0.0/16"}]]
+                        }
+                    },
+                    {"type": "bandwidth", "capabilities": {"bandwidth": true}}
+                ]
+            }),
         }
     }
 
     /// The runtime's capability arguments for pod `pod`: a host port of its own in the
-    /// podman chain (the runtime passes the same on DEL), none for bare bridge.
+    /// podman chain (the runtime passes the same on DEL), 10 Mbit/s each way in the
+    /// bandwidth chain, none for bare bridge.
     pub fn capability_args(self, pod: usize) -> Map<String, Value> {
         let mut args = Map::new();
         if self == Scenario::Podman {
@@ -104,6 +131,13 @@ impl Scenario {
                 }]),
             );
         }
+        if self == Scenario::Bandwidth {
+            args.insert(
+                "bandwidth".to_owned(),
+                json!({"ingressRate": 10_000_000, "ingressBurst": 1_000_000,
+                       "egressRate": 10_000_000, "egressBurst": 1_000_000}),
+            );
+        }
         args
     }
 
@@ -112,6 +146,7 @@ impl Scenario {
         match self {
             Scenario::Bridge => &["bridge", "host-local"],
             Scenario::Podman => &["bridge", "host-local", "portmap", "firewall", "tuning"],
+            Scenario::Bandwidth => &["bridge", "host-local", "bandwidth"],
         }
     }
 }

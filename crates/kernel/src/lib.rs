@@ -6,6 +6,8 @@
 //!   [`Netlink`].
 //! * [`link`], [`addr`], [`route`], [`neigh`]: one small typed API per object, as methods
 //!   on [`Netlink`] (`link_add`, `addr_list`, `route_replace`, `neigh_append`, …).
+//! * [`tc`]: traffic control — qdiscs (tbf, ingress, clsact), u32 filters with mirred
+//!   actions, ifb links; [`rule`]: policy routing rules.
 //! * [`tun`]: tun devices, created by opening `/dev/net/tun`.
 //! * [`netns`]: network namespaces — open, create and delete named ones, run a closure
 //!   inside one on a dedicated thread, open a netlink socket inside one.
@@ -40,7 +42,9 @@ pub mod nl;
 pub mod packet;
 pub mod reclaim;
 pub mod route;
+pub mod rule;
 pub mod sysctl;
+pub mod tc;
 pub mod tun;
 
 pub use addr::{AddrFlags, Address};

@@ -3,6 +3,7 @@
 //! execs it exactly as it execs the reference plugin of that name. `twill-cni <plugin>` runs a
 //! plugin without a symlink; `twill-cni --list` prints the plugin names.
 
+mod bandwidth;
 mod bridge;
 mod common;
 mod dhcp;
@@ -13,6 +14,7 @@ mod loopback;
 mod portmap;
 mod ptp;
 mod registry;
+mod sbr;
 mod static_ipam;
 mod tuning;
 

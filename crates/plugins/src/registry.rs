@@ -20,6 +20,10 @@ pub struct Entry {
 /// Every plugin, by name.
 pub const PLUGINS: &[Entry] = &[
     Entry {
+        name: "bandwidth",
+        main: crate::bandwidth::main,
+    },
+    Entry {
         name: "bridge",
         main: crate::bridge::main,
     },
@@ -50,6 +54,10 @@ pub const PLUGINS: &[Entry] = &[
     Entry {
         name: "ptp",
         main: crate::ptp::main,
+    },
+    Entry {
+        name: "sbr",
+        main: crate::sbr::main,
     },
     Entry {
         name: "static",
@@ -139,13 +147,13 @@ mod tests {
         assert!(
             e.contains("\"bridgez\"")
                 && e.contains(
-                    "bridge, dhcp, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"
+                    "bandwidth, bridge, dhcp, firewall, flannel, host-local, loopback, portmap, ptp, sbr, static, tuning"
                 ),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bridge, dhcp, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"),
+            e.contains("known plugins: bandwidth, bridge, dhcp, firewall, flannel, host-local, loopback, portmap, ptp, sbr, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

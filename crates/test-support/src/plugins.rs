@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 
 /// The plugin names a test sandbox's plugin directory offers ([`link_plugins`]).
-pub const OURS: [&str; 9] = [
+pub const OURS: [&str; 11] = [
+    "bandwidth",
     "bridge",
     "firewall",
     "flannel",
@@ -17,6 +18,7 @@ pub const OURS: [&str; 9] = [
     "loopback",
     "portmap",
     "ptp",
+    "sbr",
     "static",
     "tuning",
 ];

@@ -22,6 +22,8 @@ mod neighbours;
 mod overlay;
 mod reclaim;
 mod routes;
+mod rules;
 mod scale;
+mod tc;
 mod traffic;
 mod tun;
