@@ -129,7 +129,7 @@ impl Plugin for Bandwidth {
             if network != args.name || valid.contains(id) {
                 continue;
             }
-            if let Err(e) = nl.link_delete(twill_kernel::LinkId::Index(ifb.index)) {
+            if let Err(e) = crate::common::unlink::host_index(ifb.index) {
                 if !e.is_not_found() {
                     failures.push(e.to_string());
                 }

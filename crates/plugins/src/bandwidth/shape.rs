@@ -18,6 +18,7 @@ use twill_kernel::{LinkId, Netlink};
 use super::config::{BandwidthConf, Limit};
 use super::host::HostEnd;
 use crate::common::error::{internal, kernel};
+use crate::common::unlink;
 
 /// Prefix of the ifb names (the reference's).
 pub const IFB_PREFIX: &str = "bwp";
@@ -220,12 +221,13 @@ fn check_tbf(
     }
 }
 
-/// Deletes the ifb named `name` when it exists and is an ifb.
+/// Deletes the ifb named `name` when it exists and is an ifb; returns once it is gone, not
+/// when the kernel has finished reclaiming it (`common::unlink`).
 pub fn remove_ifb(nl: &mut Netlink, name: &str) -> Result<(), CniError> {
     let Some(ifb) = nl.ifb_get(name).map_err(kernel)? else {
         return Ok(());
     };
-    match nl.link_delete(LinkId::Index(ifb.index)) {
+    match unlink::host_index(ifb.index) {
         Err(e) if !e.is_not_found() => Err(kernel(e)),
         _ => Ok(()),
     }

@@ -36,8 +36,14 @@ pub fn container_link(mut nl: Netlink, mut watch: Netlink, ifname: &str) -> Resu
 /// kernel has announced its removal. Used to undo a failed ADD: the container end goes in
 /// the same kernel operation, an instant later.
 pub fn host_link(name: &str) -> Result<()> {
+    let index = Netlink::open()?.link_index(name)?;
+    host_index(index)
+}
+
+/// Deletes the host's link `index` (in the plugin's own namespace); returns once the kernel
+/// has announced its removal. A missing link is a not-found error.
+pub fn host_index(index: u32) -> Result<()> {
     let mut watch = Netlink::open()?;
-    let index = watch.link_index(name)?;
     let requester = Netlink::open()?;
     delete_link_unwaited(
         requester,
