@@ -9,6 +9,7 @@ mod firewall;
 mod flannel;
 mod host_local;
 mod loopback;
+mod macvlan;
 mod portmap;
 mod ptp;
 mod registry;

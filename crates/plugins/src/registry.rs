@@ -40,6 +40,10 @@ pub const PLUGINS: &[Entry] = &[
         main: crate::loopback::main,
     },
     Entry {
+        name: "macvlan",
+        main: crate::macvlan::main,
+    },
+    Entry {
         name: "portmap",
         main: crate::portmap::main,
     },
@@ -135,13 +139,13 @@ mod tests {
         assert!(
             e.contains("\"bridgez\"")
                 && e.contains(
-                    "bridge, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"
+                    "bridge, firewall, flannel, host-local, loopback, macvlan, portmap, ptp, static, tuning"
                 ),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bridge, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"),
+            e.contains("known plugins: bridge, firewall, flannel, host-local, loopback, macvlan, portmap, ptp, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

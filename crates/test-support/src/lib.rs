@@ -17,6 +17,7 @@
 //! - [`multihost`], [`etcd`] and [`cluster`]: several hosts on an underlay bridge, a real
 //!   etcd on it, and twilld on each host with pods attached through the flannel conflist —
 //!   the overlay's world; [`binaries`]: the workspace's binaries the tests run;
+//! - [`wire`]: a parent device whose wire leads to another namespace (macvlan, ipvlan);
 //! - [`vm`]: tests in a QEMU VM booting Debian's own kernel, for the kernel features this
 //!   machine's kernel lacks (vlan, ipvlan, dummy, vrf, wireguard).
 //!
@@ -51,6 +52,7 @@ pub mod tcp;
 pub mod tempdir;
 pub mod traffic;
 pub mod vm;
+pub mod wire;
 
 pub use host_settings::HostSettings;
 pub use namespaces::Namespaces;

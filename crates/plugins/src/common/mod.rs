@@ -8,6 +8,7 @@ pub mod del;
 pub mod error;
 pub mod ipam;
 pub mod lingering;
+pub mod lower;
 pub mod masq;
 pub mod netconf;
 pub mod netns;
