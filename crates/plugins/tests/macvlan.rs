@@ -83,15 +83,25 @@ fn pods_reach_each_other_and_the_wire_in_both_families() {
     assert_eq!(ra["cniVersion"], "1.1.0");
     assert_eq!(ra["interfaces"].as_array().unwrap().len(), 1, "{ra}");
     let iface = &ra["interfaces"][0];
-    assert_eq!((&iface["name"], &iface["sandbox"]), (&json!("eth0"), &json!(a.path_str())));
+    assert_eq!(
+        (&iface["name"], &iface["sandbox"]),
+        (&json!("eth0"), &json!(a.path_str()))
+    );
     assert_eq!(ra["ips"][0]["address"], "10.20.0.2/24");
     assert_eq!(ra["ips"][1]["address"], "fd00:20::2/64");
-    assert!(ra["ips"].as_array().unwrap().iter().all(|i| i["interface"] == 0));
+    assert!(ra["ips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["interface"] == 0));
     assert_eq!(ra["routes"], json!([{"dst": "0.0.0.0/0"}]));
 
     let link = a.nl.link_get(LinkId::Name("eth0")).unwrap();
     assert_eq!(link.kind.as_deref(), Some("macvlan"));
-    assert_eq!(link.mac.unwrap().to_string(), iface["mac"].as_str().unwrap());
+    assert_eq!(
+        link.mac.unwrap().to_string(),
+        iface["mac"].as_str().unwrap()
+    );
     assert_eq!(
         a.nl.macvlan_mode(LinkId::Name("eth0")).unwrap(),
         Some(MacvlanMode::Bridge)
@@ -130,7 +140,9 @@ fn pods_reach_each_other_and_the_wire_in_both_families() {
 #[test]
 fn every_spec_version_adds_checks_and_deletes() {
     let (mut sb, _wire) = world();
-    for v in ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] {
+    for v in [
+        "0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0",
+    ] {
         let pod = sb.pod(&format!("p{}", v.replace('.', "")));
         let c = conf(&sb, v, json!({}));
         let r = run(&sb, "ADD", "ctr", &pod, &c).ok();
@@ -139,8 +151,14 @@ fn every_spec_version_adds_checks_and_deletes() {
             // host-local allocates round robin: each version gets the next address.
             let v4 = r["ip4"]["ip"].as_str().unwrap_or_default();
             let v6 = r["ip6"]["ip"].as_str().unwrap_or_default();
-            assert!(v4.starts_with("10.20.0.") && v4.ends_with("/24"), "{v}: {r}");
-            assert!(v6.starts_with("fd00:20::") && v6.ends_with("/64"), "{v}: {r}");
+            assert!(
+                v4.starts_with("10.20.0.") && v4.ends_with("/24"),
+                "{v}: {r}"
+            );
+            assert!(
+                v6.starts_with("fd00:20::") && v6.ends_with("/64"),
+                "{v}: {r}"
+            );
         } else {
             assert_eq!(r["interfaces"][0]["name"], "eth0", "{v}: {r}");
             assert_eq!(r["ips"].as_array().unwrap().len(), 2, "{v}: {r}");
@@ -180,7 +198,10 @@ fn layer_2_only_without_ipam() {
         assert_eq!(code, 1, "{msg}");
         assert!(msg.contains("ipam"), "{msg}");
     }
-    assert!(sb.host.nl.link_list().unwrap().len() == 2, "only lo and up0");
+    assert!(
+        sb.host.nl.link_list().unwrap().len() == 2,
+        "only lo and up0"
+    );
     let mut b = b;
     assert!(b.nl.link_get(LinkId::Name("eth0")).is_err());
 
@@ -198,7 +219,13 @@ fn modes_mtu_and_mac_sources() {
     let (mut sb, _wire) = world();
     let parent = up0(&mut sb);
     let cases = [
-        (json!({"mode": "private", "mtu": 1400}), "", MacvlanMode::Private, 1400, None),
+        (
+            json!({"mode": "private", "mtu": 1400}),
+            "",
+            MacvlanMode::Private,
+            1400,
+            None,
+        ),
         (
             json!({"mode": "vepa", "mac": "02:00:00:00:20:01"}),
             "",
@@ -241,14 +268,19 @@ fn modes_mtu_and_mac_sources() {
             args,
             ..Request::new("CHECK", "ctr", &pod.path)
         };
-        sb.exec(Impl::Twill, "macvlan", &check, &with_prev(&c, &r)).ok();
+        sb.exec(Impl::Twill, "macvlan", &check, &with_prev(&c, &r))
+            .ok();
         run(&sb, "DEL", "ctr", &pod, &c).ok();
     }
 
     // Passthru: the one child takes the parent's place, with the parent's MAC.
-    let mut solo = sb.wire(None, "up1", &[], &[]);
+    let _solo = sb.wire(None, "up1", &[], &[]);
     let mut pod = sb.pod("pt");
-    let c = conf(&sb, "1.0.0", json!({"master": "up1", "mode": "passthru", "ipam": null}));
+    let c = conf(
+        &sb,
+        "1.0.0",
+        json!({"master": "up1", "mode": "passthru", "ipam": null}),
+    );
     let r = run(&sb, "ADD", "ctr", &pod, &c).ok();
     let up1 = sb.host.nl.link_get(LinkId::Name("up1")).unwrap();
     let seen = state::child(&mut pod, "eth0", up1.index, false);
@@ -256,7 +288,6 @@ fn modes_mtu_and_mac_sources() {
     assert_eq!(r["interfaces"][0]["mac"], up1.mac.unwrap().to_string());
     run(&sb, "CHECK", "ctr", &pod, &with_prev(&c, &r)).ok();
     run(&sb, "DEL", "ctr", &pod, &c).ok();
-    let _ = &mut solo;
 }
 
 #[test]
@@ -292,7 +323,11 @@ fn a_parent_inside_the_container() {
         &["10.20.0.254/24", "fd00:20::fe/64"],
     );
     let parent = pod.nl.link_index("cp0").unwrap();
-    let c = conf(&sb, "1.0.0", json!({"master": "cp0", "linkInContainer": true}));
+    let c = conf(
+        &sb,
+        "1.0.0",
+        json!({"master": "cp0", "linkInContainer": true}),
+    );
     let r = run(&sb, "ADD", "ctr", &pod, &c).ok();
     let seen = state::child(&mut pod, "eth0", parent, true);
     assert_eq!(seen["parent_ok"], true, "{seen:#}");
@@ -348,7 +383,12 @@ fn check_detects_drift() {
         assert!(msg.contains(needle), "{needle}: {code} {msg}");
     };
     // Another mode than configured.
-    expect(&sb, &pod, &with_prev(&conf(&sb, "1.0.0", json!({"mode": "vepa"})), &r), "mode");
+    expect(
+        &sb,
+        &pod,
+        &with_prev(&conf(&sb, "1.0.0", json!({"mode": "vepa"})), &r),
+        "mode",
+    );
     // Another MAC than recorded.
     let mut other_mac = r.clone();
     other_mac["interfaces"][0]["mac"] = "02:00:00:00:00:99".into();
@@ -364,7 +404,7 @@ fn check_detects_drift() {
     let routes = pod.nl.route_list(None, None).unwrap();
     let default = routes
         .iter()
-        .find(|r| r.dst.len() == 0 && r.oif == Some(index))
+        .find(|r| r.dst.is_empty() && r.oif == Some(index))
         .unwrap();
     pod.nl.route_delete(default).unwrap();
     expect(&sb, &pod, &ok, "0.0.0.0/0");
@@ -396,7 +436,11 @@ fn bad_input_is_refused_naming_the_field_and_leaves_nothing() {
         (json!({"mode": "l3"}), 7, "mode"),
         (json!({"mode": 4}), 6, "mode"),
         (json!({"mac": "02:00:00:00:00"}), 7, "mac"),
-        (json!({"runtimeConfig": {"mac": "ff:ff:ff:ff:ff:ff"}}), 7, "runtimeConfig.mac"),
+        (
+            json!({"runtimeConfig": {"mac": "ff:ff:ff:ff:ff:ff"}}),
+            7,
+            "runtimeConfig.mac",
+        ),
         (json!({"linkInContainer": 1}), 6, "linkInContainer"),
     ] {
         let c = conf(&sb, "1.0.0", extra.clone());

@@ -99,7 +99,7 @@ pub fn default_route_interface(nl: &mut Netlink) -> Result<String, CniError> {
             .map_err(kernel)?;
         let found = routes
             .iter()
-            .filter(|r| r.dst.len() == 0)
+            .filter(|r| r.dst.is_empty())
             .find_map(|r| r.oif);
         if let Some(index) = found {
             return nl

@@ -161,7 +161,10 @@ mod tests {
         assert_eq!((c.lower.mtu, c.lower.link_in_container), (None, false));
         assert_eq!((c.mac, c.ipam, c.dns), (None, None, None));
         let c = parse(json!({"master": "", "mode": "", "mtu": 0})).unwrap();
-        assert_eq!((c.mode, c.lower.master, c.lower.mtu), (MacvlanMode::Bridge, None, None));
+        assert_eq!(
+            (c.mode, c.lower.master, c.lower.mtu),
+            (MacvlanMode::Bridge, None, None)
+        );
     }
 
     #[test]
@@ -200,22 +203,52 @@ mod tests {
     #[test]
     fn refusals_carry_code_and_key() {
         for (extra, args, code, key) in [
-            (json!({"mode": "l2"}), "", Code::INVALID_NETWORK_CONFIG, "mode"),
+            (
+                json!({"mode": "l2"}),
+                "",
+                Code::INVALID_NETWORK_CONFIG,
+                "mode",
+            ),
             (json!({"mode": 1}), "", Code::DECODING_FAILURE, "mode"),
             (json!({"mtu": -1}), "", Code::INVALID_NETWORK_CONFIG, "mtu"),
             (json!({"mtu": "9000"}), "", Code::DECODING_FAILURE, "mtu"),
-            (json!({"master": "a/b"}), "", Code::INVALID_NETWORK_CONFIG, "master"),
+            (
+                json!({"master": "a/b"}),
+                "",
+                Code::INVALID_NETWORK_CONFIG,
+                "master",
+            ),
             (json!({"master": 3}), "", Code::DECODING_FAILURE, "master"),
-            (json!({"linkInContainer": "yes"}), "", Code::DECODING_FAILURE, "linkInContainer"),
-            (json!({"mac": "zz"}), "", Code::INVALID_NETWORK_CONFIG, "mac"),
-            (json!({"mac": "01:00:00:00:00:01"}), "", Code::INVALID_NETWORK_CONFIG, "mac"),
+            (
+                json!({"linkInContainer": "yes"}),
+                "",
+                Code::DECODING_FAILURE,
+                "linkInContainer",
+            ),
+            (
+                json!({"mac": "zz"}),
+                "",
+                Code::INVALID_NETWORK_CONFIG,
+                "mac",
+            ),
+            (
+                json!({"mac": "01:00:00:00:00:01"}),
+                "",
+                Code::INVALID_NETWORK_CONFIG,
+                "mac",
+            ),
             (
                 json!({"runtimeConfig": {"mac": "nope"}}),
                 "",
                 Code::INVALID_NETWORK_CONFIG,
                 "runtimeConfig.mac",
             ),
-            (json!({}), "MAC=ff:ff:ff:ff:ff:ff", Code::INVALID_NETWORK_CONFIG, "MAC"),
+            (
+                json!({}),
+                "MAC=ff:ff:ff:ff:ff:ff",
+                Code::INVALID_NETWORK_CONFIG,
+                "MAC",
+            ),
         ] {
             let e = parse_with(extra.clone(), args).unwrap_err();
             assert_eq!(e.code, code, "{extra}: {e}");
