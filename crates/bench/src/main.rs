@@ -29,7 +29,7 @@ const USAGE: &str = "\
 usage: twill-bench [--pods N] [--scenario NAME] [--twill-cni PATH] [--reference DIR] [--json FILE]
 
   --pods N          pods per implementation (default 1000, at most 5000)
-  --scenario NAME   bridge (default) or podman
+  --scenario NAME   bridge (default), podman or macvlan
   --twill-cni PATH  twill's multi-call plugin binary (default: twill-cni beside this binary)
   --reference DIR   the reference plugins (default /usr/lib/cni)
   --json FILE       also write the figures as JSON

@@ -14,6 +14,9 @@ pub enum Scenario {
     /// ipMasq and hairpinMode over host-local, portmap, firewall, tuning — with one host
     /// port mapped per pod, as `podman run -p` asks.
     Podman,
+    /// macvlan with host-local: a child of a parent device in the node's host namespace
+    /// (a veth whose peer is up, so the parent has carrier) per pod.
+    Macvlan,
 }
 
 /// The first pod's host port; pod i maps `HOST_PORT_BASE + i` (a run has at most 5,000 pods).
@@ -21,13 +24,17 @@ const HOST_PORT_BASE: usize = 20_000;
 
 impl Scenario {
     /// Every scenario, by name.
-    pub const ALL: [Scenario; 2] = [Scenario::Bridge, Scenario::Podman];
+    pub const ALL: [Scenario; 3] = [Scenario::Bridge, Scenario::Podman, Scenario::Macvlan];
+
+    /// The parent device the macvlan scenario hangs pods off, made in each node.
+    pub const PARENT: &'static str = "bench-up0";
 
     /// The scenario's name on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Scenario::Bridge => "bridge",
             Scenario::Podman => "podman",
+            Scenario::Macvlan => "macvlan",
         }
     }
 
@@ -39,6 +46,7 @@ impl Scenario {
                 "podman's chain: bridge (ipMasq, hairpinMode) + host-local, portmap with one \
                  mapping per pod, firewall, tuning; run as libcni does"
             }
+            Scenario::Macvlan => "macvlan (bridge mode) + host-local on a parent veth, exec'd directly",
         }
     }
 
@@ -87,6 +95,20 @@ impl Scenario {
                     {"type": "tuning"}
                 ]
             }),
+            Scenario::Macvlan => json!({
+                "cniVersion": "1.0.0",
+                "name": "twill-bench",
+                "plugins": [{
+                    "type": "macvlan",
+                    "master": Scenario::PARENT,
+                    "mode": "bridge",
+                    "ipam": {
+                        "type": "host-local",
+                        "dataDir": data_dir,
+                        "ranges": [[{"subnet": "10.128.0.0/16"}]]
+                    }
+                }]
+            }),
         }
     }
 
@@ -112,6 +134,18 @@ impl Scenario {
         match self {
             Scenario::Bridge => &["bridge", "host-local"],
             Scenario::Podman => &["bridge", "host-local", "portmap", "firewall", "tuning"],
+            Scenario::Macvlan => &["macvlan", "host-local"],
+        }
+    }
+}
+
+impl Scenario {
+    /// What the node's host namespace needs before the first pod: the macvlan scenario's
+    /// parent device.
+    pub fn prepare(self, node: &crate::node::Node) -> Result<(), twill_kernel::Error> {
+        match self {
+            Scenario::Macvlan => node.add_parent(Scenario::PARENT),
+            Scenario::Bridge | Scenario::Podman => Ok(()),
         }
     }
 }
