@@ -46,7 +46,9 @@ impl Scenario {
                 "podman's chain: bridge (ipMasq, hairpinMode) + host-local, portmap with one \
                  mapping per pod, firewall, tuning; run as libcni does"
             }
-            Scenario::Macvlan => "macvlan (bridge mode) + host-local on a parent veth, exec'd directly",
+            Scenario::Macvlan => {
+                "macvlan (bridge mode) + host-local on a parent veth, exec'd directly"
+            }
         }
     }
 

@@ -8,6 +8,7 @@ mod common;
 mod firewall;
 mod flannel;
 mod host_local;
+mod ipvlan;
 mod loopback;
 mod macvlan;
 mod portmap;

@@ -36,6 +36,10 @@ pub const PLUGINS: &[Entry] = &[
         main: crate::host_local::main,
     },
     Entry {
+        name: "ipvlan",
+        main: crate::ipvlan::main,
+    },
+    Entry {
         name: "loopback",
         main: crate::loopback::main,
     },
@@ -139,13 +143,13 @@ mod tests {
         assert!(
             e.contains("\"bridgez\"")
                 && e.contains(
-                    "bridge, firewall, flannel, host-local, loopback, macvlan, portmap, ptp, static, tuning"
+                    "bridge, firewall, flannel, host-local, ipvlan, loopback, macvlan, portmap, ptp, static, tuning"
                 ),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bridge, firewall, flannel, host-local, loopback, macvlan, portmap, ptp, static, tuning"),
+            e.contains("known plugins: bridge, firewall, flannel, host-local, ipvlan, loopback, macvlan, portmap, ptp, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

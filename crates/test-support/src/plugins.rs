@@ -9,11 +9,12 @@ use std::sync::OnceLock;
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 
 /// The plugin names a test sandbox's plugin directory offers ([`link_plugins`]).
-pub const OURS: [&str; 10] = [
+pub const OURS: [&str; 11] = [
     "bridge",
     "firewall",
     "flannel",
     "host-local",
+    "ipvlan",
     "loopback",
     "macvlan",
     "portmap",

@@ -3,6 +3,8 @@
 //! way, CHECK's steps, undoing a failed ADD, and the kernel-to-CNI error edge.
 
 pub mod check;
+pub mod child;
+pub mod child_check;
 pub mod configure;
 pub mod del;
 pub mod error;
