@@ -139,7 +139,8 @@ fn layer_2_dual_stack() {
 }
 
 fn layer_3_and_l3s() {
-    let (mut sb, mut wire) = world();
+    let mut sb = Sandbox::new();
+    let mut wire = sb.wire(None, "up0", &["198.18.50.1/24"], &["198.18.50.2/24"]);
     // l3: the far end routes the pods' subnet to the host's parent address.
     let far_if = wire.far.nl.link_index("up0-far").unwrap();
     let back = Route::new("10.50.0.0/24".parse().unwrap())

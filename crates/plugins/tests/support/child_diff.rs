@@ -1,7 +1,7 @@
 //! Differential runs of the child-of-a-parent plugins (macvlan, ipvlan): the same
 //! configuration through twill and the reference, each in its own sandbox with parent `up0`
-//! (198.18.30.1/24) on a wire to a far namespace (198.18.30.2/24, 10.30.0.254/24,
-//! fd00:30::fe/64) that also carries the host's default route; results equal modulo MACs and
+//! (198.18.30.1/24) on a wire to a far namespace (198.18.30.2/24, and 10.30.0.254/24 and
+//! fd00:30::fe/64 unless it routes to the pods) that also carries the host's default route; results equal modulo MACs and
 //! the sandbox path, and the state equal too (the child's kind, mode, parent, MTU, addresses,
 //! routes, sysctls), before and after DEL, with traffic between two pods and to the far end.
 
@@ -25,19 +25,20 @@ pub struct Case<'a> {
     pub peer: Option<&'a str>,
     /// Pod a sends to the far end at this address, when it can.
     pub far: Option<&'a str>,
-    /// Routes the far end needs back to the pods (`dst`, `via`), for layer 3 modes.
+    /// Routes the far end needs back to the pods (`dst`, `via`), for layer 3 modes; the
+    /// far end then holds no address in the pods' subnets (it routes to them instead).
     pub far_routes: &'a [(&'a str, &'a str)],
 }
 
 /// One pass through `imp` in a fresh sandbox: ADD of two pods, traffic, CHECK, DEL.
 fn observe(imp: Impl, case: &Case<'_>, conf: &Value) -> Value {
     let mut sb = Sandbox::new();
-    let mut wire = sb.wire(
-        None,
-        "up0",
-        &["198.18.30.1/24"],
-        &["198.18.30.2/24", "10.30.0.254/24", "fd00:30::fe/64"],
-    );
+    let far_addrs: &[&str] = if case.far_routes.is_empty() {
+        &["198.18.30.2/24", "10.30.0.254/24", "fd00:30::fe/64"]
+    } else {
+        &["198.18.30.2/24"]
+    };
+    let mut wire = sb.wire(None, "up0", &["198.18.30.1/24"], far_addrs);
     for (dst, via) in case.far_routes {
         let index = wire.far.nl.link_index("up0-far").unwrap();
         let route = twill_kernel::Route::new(dst.parse().unwrap())
@@ -109,6 +110,12 @@ pub fn compare(case: &Case<'_>, conf: &Value, versions: &[&str]) {
                 .as_array()
                 .is_some_and(|rs| rs.iter().any(|r| r.get("gw").is_none()));
             if gatewayless && theirs_check.contains("Expected Route") {
+                theirs["check"] = "".into();
+            }
+            // The reference ipvlan's CHECK skips its default-master lookup and then looks
+            // up a parent named "" (docs/plugins/ipvlan.md); ours uses the default route's.
+            let masterless = c.get("master").is_none();
+            if masterless && theirs_check.contains(r#"failed to lookup master \"\""#) {
                 theirs["check"] = "".into();
             }
         }
