@@ -107,16 +107,23 @@ fn create_refuses_what_it_cannot_do_and_negotiates_versions() {
     let sb = Sandbox::new();
     let masq = sb.twill(&["net", "create", "m", "--masq", "--driver", "macvlan"]);
     assert!(masq.fails().contains("bridge and ptp"), "{masq:?}");
-    // twill has no macvlan plugin yet: the error names it and says where one is.
-    let macvlan = sb.twill(&[
-        "net", "create", "r", "--driver", "macvlan", "--master", "lo",
-    ]);
-    let err = macvlan.fails();
-    assert!(err.contains("failed to find plugin \"macvlan\""), "{err}");
-    assert!(
-        err.contains("the reference plugins do: --cni-path /usr/lib/cni"),
-        "{err}"
+    // A plugin directory without the driver's plugin: the error names it and says where
+    // it comes from.
+    let only_ipam = sb.tmp.join("only-ipam");
+    std::fs::create_dir_all(&only_ipam).unwrap();
+    std::os::unix::fs::symlink(
+        std::path::Path::new(reference_dir()).join("host-local"),
+        only_ipam.join("host-local"),
+    )
+    .unwrap();
+    let ipvlan = sb.twill_with(
+        only_ipam.to_str().unwrap(),
+        &["net", "create", "r", "--driver", "ipvlan", "--parent", "lo"],
+        &[],
     );
+    let err = ipvlan.fails();
+    assert!(err.contains("failed to find plugin \"ipvlan\""), "{err}");
+    assert!(err.contains("`twill-cni` provides ipvlan"), "{err}");
     let overlap = sb.twill(&["net", "create", "o", "--subnet", "10.88.1.0/24"]);
     assert!(
         overlap
