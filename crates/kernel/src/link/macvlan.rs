@@ -195,6 +195,67 @@ impl Netlink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::{LinkMessage, NewLink};
+    use crate::nl::consts::{NLM_F_CREATE, NLM_F_EXCL, RTM_NEWLINK};
+
+    /// `ip link add link va name mv0 type macvlan mode bridge` (va = index 3), captured
+    /// with strace in a scratch namespace: the payload after the netlink header. (*) One
+    /// deliberate difference: iproute2 sends the kind without its NUL (length 11); the crate
+    /// terminates every string attribute, which the kernel's `NLA_STRING` policy accepts.
+    #[rustfmt::skip]
+    const MACVLAN_REQUEST: &[u8] = &[
+        0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 0,          // ifinfomsg
+        8, 0, 5, 0,  3, 0, 0, 0,                                    // IFLA_LINK
+        8, 0, 3, 0,  b'm', b'v', b'0', 0,                           // IFLA_IFNAME
+        28, 0, 18, 0,                                               // IFLA_LINKINFO
+          12, 0, 1, 0,  b'm', b'a', b'c', b'v', b'l', b'a', b'n', 0, //   KIND (*)
+          12, 0, 2, 0,                                              //   IFLA_INFO_DATA
+            8, 0, 1, 0,  4, 0, 0, 0,                                //     MODE bridge
+    ];
+
+    /// `ip link add link va name iv0 type ipvlan mode l3`, likewise. (*) as above (iproute2:
+    /// length 10); (**) iproute2 also sends `IFLA_IPVLAN_FLAGS` 0 (bridge), the kernel's
+    /// default, which the crate leaves out (so its `IFLA_LINKINFO` is 36 bytes long).
+    #[rustfmt::skip]
+    const IPVLAN_REQUEST: &[u8] = &[
+        0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 0,          // ifinfomsg
+        8, 0, 5, 0,  3, 0, 0, 0,                                    // IFLA_LINK
+        8, 0, 3, 0,  b'i', b'v', b'0', 0,                           // IFLA_IFNAME
+        28, 0, 18, 0,                                               // IFLA_LINKINFO (**)
+          11, 0, 1, 0,  b'i', b'p', b'v', b'l', b'a', b'n', 0, 0,   //   KIND (*)
+          12, 0, 2, 0,                                              //   IFLA_INFO_DATA
+            6, 0, 1, 0,  1, 0, 0, 0,                                //     MODE l3 (**)
+    ];
+
+    fn request(link: &NewLink<'_>) -> Vec<u8> {
+        let mut msg = LinkMessage {
+            name: Some(link.name.to_owned()),
+            ..LinkMessage::default()
+        };
+        crate::link::ops::set_kind(&mut msg, &link.kind).unwrap();
+        let mut b = MessageBuilder::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+        msg.emit(&mut b);
+        b.finish(1, 0).unwrap()
+    }
+
+    #[test]
+    fn creation_requests_match_ip_link() {
+        let mv = MacvlanSpec {
+            lower: 3,
+            mode: MacvlanMode::Bridge,
+            netns: None,
+        };
+        assert_eq!(
+            &request(&NewLink::macvlan("mv0", mv))[16..],
+            MACVLAN_REQUEST
+        );
+        let iv = IpvlanSpec {
+            lower: 3,
+            mode: IpvlanMode::L3,
+            netns: None,
+        };
+        assert_eq!(&request(&NewLink::ipvlan("iv0", iv))[16..], IPVLAN_REQUEST);
+    }
 
     #[test]
     fn modes_round_trip() {

@@ -177,6 +177,10 @@ impl LinkMessage {
     }
 
     fn emit_attrs(&self, out: &mut MessageBuilder) {
+        // First, where iproute2 puts it (`ip link add link DEV …`).
+        if let Some(link) = self.link {
+            out.attr_u32(IFLA_LINK, link);
+        }
         if let Some(name) = &self.name {
             out.attr_str(IFLA_IFNAME, name);
         }
@@ -188,9 +192,6 @@ impl LinkMessage {
         }
         if let Some(master) = self.master {
             out.attr_u32(IFLA_MASTER, master);
-        }
-        if let Some(link) = self.link {
-            out.attr_u32(IFLA_LINK, link);
         }
         if let Some(fd) = self.net_ns_fd {
             out.attr_i32(IFLA_NET_NS_FD, fd);
