@@ -288,6 +288,14 @@ fn modes_mtu_and_mac_sources() {
     assert_eq!(r["interfaces"][0]["mac"], up1.mac.unwrap().to_string());
     run(&sb, "CHECK", "ctr", &pod, &with_prev(&c, &r)).ok();
     run(&sb, "DEL", "ctr", &pod, &c).ok();
+    // Passthru with a MAC asked for: the result says what the kernel made of it.
+    let mut c = c.clone();
+    c["mac"] = "02:00:00:00:20:09".into();
+    let r = run(&sb, "ADD", "ctr", &pod, &c).ok();
+    let link = pod.nl.link_get(LinkId::Name("eth0")).unwrap();
+    assert_eq!(r["interfaces"][0]["mac"], link.mac.unwrap().to_string());
+    run(&sb, "CHECK", "ctr", &pod, &with_prev(&c, &r)).ok();
+    run(&sb, "DEL", "ctr", &pod, &c).ok();
 }
 
 #[test]

@@ -91,7 +91,8 @@ pub fn add(args: &CmdArgs, plan: Plan<'_>) -> Result<Value, CniError> {
     attached.inspect_err(|_| undo.run())
 }
 
-/// Creates the child `ifname` in the container; returns its MAC when chosen here.
+/// Creates the child `ifname` in the container; returns its MAC when it is known without
+/// asking the kernel.
 fn create(
     creator: &mut Netlink,
     plan: &Plan<'_>,
@@ -103,22 +104,24 @@ fn create(
     // name: the name is checked in the container only, so a host link of the same name is
     // no clash (the reference's temporary name works around kernels older than 2.6.35).
     let netns = (!plan.lower.link_in_container).then(|| container.as_fd());
-    // A macvlan's MAC is chosen here so the result needs no read back; in passthru mode the
-    // child takes the parent's place and keeps the parent's MAC unless one was asked for.
-    // An ipvlan always has the parent's.
-    let (mut link, mac) = match plan.kind {
+    // A macvlan's MAC is chosen here so the result needs no read back. In passthru mode the
+    // child takes the parent's place: it keeps the parent's MAC unless one was asked for,
+    // and what it ends up with is read back either way (the kernel decides between the two
+    // devices). An ipvlan always has the parent's.
+    let (mut link, mac, known) = match plan.kind {
         Kind::Macvlan(mode) => {
             let mac = match (plan.mac, mode) {
                 (Some(m), _) => Some(m),
                 (None, MacvlanMode::Passthru) => None,
                 (None, _) => Some(random::mac()?),
             };
+            let known = mac.filter(|_| mode != MacvlanMode::Passthru);
             let spec = MacvlanSpec {
                 lower: parent.index,
                 mode,
                 netns,
             };
-            (NewLink::macvlan(ifname, spec), mac)
+            (NewLink::macvlan(ifname, spec), mac, known)
         }
         Kind::Ipvlan(mode) => {
             let spec = IpvlanSpec {
@@ -126,7 +129,7 @@ fn create(
                 mode,
                 netns,
             };
-            (NewLink::ipvlan(ifname, spec), None)
+            (NewLink::ipvlan(ifname, spec), None, None)
         }
     };
     if let Some(m) = mac {
@@ -144,7 +147,7 @@ fn create(
         Kind::Ipvlan(m) => m.name(),
     };
     match creator.link_add(&link) {
-        Ok(()) => Ok(mac),
+        Ok(()) => Ok(known),
         Err(e) if e.is_exists() => Err(lower::name_taken(ifname)),
         Err(e) => Err(internal(format!(
             "failed to create {} on master {:?} (mode {mode}): {e}",
