@@ -208,9 +208,17 @@ fn chained_without_ipam() {
         true
     );
     traffic::udp(&pod, &wire.far, ip("10.50.0.254")).unwrap();
-    let mut check = conf(&sb, json!({"ipam": null}));
-    check["prevResult"] = r;
-    run(&sb, "CHECK", "ctr", &pod, &check).ok();
+    // CHECK gets the ipvlan's own result: with master named, the parent is checked too;
+    // without, kind, mode, addresses and routes.
+    for master in [json!("up0"), Value::Null] {
+        let mut check = conf(&sb, json!({"ipam": null, "master": master}));
+        check["prevResult"] = r.clone();
+        run(&sb, "CHECK", "ctr", &pod, &check).ok();
+    }
+    let mut wrong = conf(&sb, json!({"ipam": null, "master": "lo"}));
+    wrong["prevResult"] = r.clone();
+    let (_, msg) = run(&sb, "CHECK", "ctr", &pod, &wrong).err();
+    assert!(msg.contains("not a child of master"), "{msg}");
     run(&sb, "DEL", "ctr", &pod, &c).ok();
     assert!(pod.nl.link_get(LinkId::Name("eth0")).is_err());
 }

@@ -27,6 +27,10 @@ pub struct Expected<'a> {
     pub ipam: Option<&'a str>,
     /// The configuration's `prevResult`.
     pub prev: Option<&'a serde_json::Value>,
+    /// Whether the parent can be known from the configuration: named, or always the
+    /// default route's interface. A chained ipvlan without `master` took the previous
+    /// plugin's interface, which CHECK's `prevResult` (the ipvlan's own) no longer names.
+    pub parent_known: bool,
 }
 
 /// Runs CHECK.
@@ -52,11 +56,21 @@ pub fn check(args: &CmdArgs, want: Expected<'_>) -> Result<(), CniError> {
         })?;
 
     let (mut inside, ()) = netns::enter(&container, path, || ())?;
-    let parent = if want.lower.link_in_container {
-        lower::find_parent(&mut inside, want.lower.master.as_deref(), None)?
-    } else {
-        let mut host = Netlink::open().map_err(kernel)?;
-        lower::find_parent(&mut host, want.lower.master.as_deref(), None)?
+    let parent = match (want.parent_known, want.lower.link_in_container) {
+        (false, _) => None,
+        (true, true) => Some(lower::find_parent(
+            &mut inside,
+            want.lower.master.as_deref(),
+            None,
+        )?),
+        (true, false) => {
+            let mut host = Netlink::open().map_err(kernel)?;
+            Some(lower::find_parent(
+                &mut host,
+                want.lower.master.as_deref(),
+                None,
+            )?)
+        }
     };
     let msg = inside
         .link_get_message(LinkId::Name(&args.ifname))
@@ -88,11 +102,13 @@ pub fn check(args: &CmdArgs, want: Expected<'_>) -> Result<(), CniError> {
     // The parent's index, as the container sees it: in its own namespace with
     // `linkInContainer`, else in another one (then the kernel reports a link-netnsid).
     let same_ns = link.link_netnsid.is_none();
-    if link.link != Some(parent.index) || same_ns != want.lower.link_in_container {
-        return Err(internal(format!(
-            "Container interface {} is not a child of master {:?}",
-            args.ifname, parent.name
-        )));
+    if let Some(parent) = parent {
+        if link.link != Some(parent.index) || same_ns != want.lower.link_in_container {
+            return Err(internal(format!(
+                "Container interface {} is not a child of master {:?}",
+                args.ifname, parent.name
+            )));
+        }
     }
     if !mac_matches(entry, &link) {
         return Err(internal(format!(

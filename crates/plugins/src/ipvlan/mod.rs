@@ -39,8 +39,9 @@ impl Plugin for IpvlanPlugin {
         crate::common::del::ipam_then_link(args)
     }
 
-    /// The child against `prevResult`: kind ipvlan, the configured mode and parent, the
-    /// addresses and routes.
+    /// The child against `prevResult`: kind ipvlan, the configured mode and parent (when
+    /// `master` names it: without, ADD may have taken a chained result's interface, which
+    /// this `prevResult` no longer shows), the addresses and routes.
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = config::IpvlanConf::parse(args)?;
         let want = Expected {
@@ -49,6 +50,7 @@ impl Plugin for IpvlanPlugin {
             kind: Kind::Ipvlan(conf.mode),
             ipam: conf.ipam.as_deref(),
             prev: conf.net.plugin.prev_result.as_ref(),
+            parent_known: conf.lower.master.is_some(),
         };
         child_check::check(args, want)
     }

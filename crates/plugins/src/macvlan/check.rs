@@ -17,6 +17,7 @@ pub fn check(args: &CmdArgs) -> Result<(), CniError> {
         kind: Kind::Macvlan(conf.mode),
         ipam: conf.ipam.as_deref(),
         prev: conf.net.plugin.prev_result.as_ref(),
+        parent_known: true,
     };
     child_check::check(args, want)
 }
