@@ -34,7 +34,7 @@ usage: twill-bench [--pods N] [--scenario NAME] [--parallel P] [--twill-cni PATH
                    [--json FILE]
 
   --pods N          pods per implementation (default 1000, at most 5000)
-  --scenario NAME   bridge (default), podman or bandwidth
+  --scenario NAME   bridge (default), podman, bandwidth or macvlan
   --parallel P      fill the node with P chains at once, then drain it the same way, and
                     report wall times (default: one pod at a time, with per-pod figures)
   --twill-cni PATH  twill's multi-call plugin binary (default: twill-cni beside this binary)

@@ -89,6 +89,15 @@ impl Node {
         Ok(start.elapsed())
     }
 
+    /// A parent device `name` for macvlan pods: a veth whose peer (in the same namespace)
+    /// is up, so the parent has carrier as a host's uplink does.
+    pub fn add_parent(&self, name: &str) -> Result<(), twill_kernel::Error> {
+        let mut nl = self.host.netlink()?;
+        let peer = format!("{name}-p");
+        nl.link_add(&NewLink::veth(name, &peer).up())?;
+        nl.link_set_up(LinkId::Name(&peer))
+    }
+
     /// The host namespace, where plugins run.
     pub fn host(&self) -> &NetNs {
         &self.host

@@ -18,6 +18,9 @@ pub enum Scenario {
     /// `bandwidth` capability as Kubernetes' bandwidth annotations ask: a tbf on the host
     /// veth and an ifb with its own tbf per pod.
     Bandwidth,
+    /// macvlan with host-local: a child of a parent device in the node's host namespace
+    /// (a veth whose peer is up, so the parent has carrier) per pod.
+    Macvlan,
 }
 
 /// The first pod's host port; pod i maps `HOST_PORT_BASE + i` (a run has at most 5,000 pods).
@@ -25,7 +28,15 @@ const HOST_PORT_BASE: usize = 20_000;
 
 impl Scenario {
     /// Every scenario, by name.
-    pub const ALL: [Scenario; 3] = [Scenario::Bridge, Scenario::Podman, Scenario::Bandwidth];
+    pub const ALL: [Scenario; 4] = [
+        Scenario::Bridge,
+        Scenario::Podman,
+        Scenario::Bandwidth,
+        Scenario::Macvlan,
+    ];
+
+    /// The parent device the macvlan scenario hangs pods off, made in each node.
+    pub const PARENT: &'static str = "bench-up0";
 
     /// The scenario's name on the command line and in reports.
     pub fn name(self) -> &'static str {
@@ -33,6 +44,7 @@ impl Scenario {
             Scenario::Bridge => "bridge",
             Scenario::Podman => "podman",
             Scenario::Bandwidth => "bandwidth",
+            Scenario::Macvlan => "macvlan",
         }
     }
 
@@ -47,6 +59,9 @@ impl Scenario {
             Scenario::Bandwidth => {
                 "bridge + host-local (isGateway), then bandwidth with both directions limited \
                  through the bandwidth capability; run as libcni does"
+            }
+            Scenario::Macvlan => {
+                "macvlan (bridge mode) + host-local on a parent veth, exec'd directly"
             }
         }
     }
@@ -113,6 +128,20 @@ impl Scenario {
                     {"type": "bandwidth", "capabilities": {"bandwidth": true}}
                 ]
             }),
+            Scenario::Macvlan => json!({
+                "cniVersion": "1.0.0",
+                "name": "twill-bench",
+                "plugins": [{
+                    "type": "macvlan",
+                    "master": Scenario::PARENT,
+                    "mode": "bridge",
+                    "ipam": {
+                        "type": "host-local",
+                        "dataDir": data_dir,
+                        "ranges": [[{"subnet": "10.128.0.0/16"}]]
+                    }
+                }]
+            }),
         }
     }
 
@@ -147,6 +176,18 @@ impl Scenario {
             Scenario::Bridge => &["bridge", "host-local"],
             Scenario::Podman => &["bridge", "host-local", "portmap", "firewall", "tuning"],
             Scenario::Bandwidth => &["bridge", "host-local", "bandwidth"],
+            Scenario::Macvlan => &["macvlan", "host-local"],
+        }
+    }
+}
+
+impl Scenario {
+    /// What the node's host namespace needs before the first pod: the macvlan scenario's
+    /// parent device.
+    pub fn prepare(self, node: &crate::node::Node) -> Result<(), twill_kernel::Error> {
+        match self {
+            Scenario::Macvlan => node.add_parent(Scenario::PARENT),
+            Scenario::Bridge | Scenario::Podman | Scenario::Bandwidth => Ok(()),
         }
     }
 }

@@ -128,6 +128,8 @@ fn runner(
     let list = NetConfList::from_value(&conflist)
         .map_err(|e| SweepError::Setup(format!("scenario configuration: {e}")))?;
     let netns_dir = PathBuf::from(format!("/run/twill-bench-{}", std::process::id()));
+    let node = Node::create(netns_dir, label)?;
+    opts.scenario.prepare(&node)?;
     Ok(Runner {
         side: Side {
             label,
@@ -138,7 +140,7 @@ fn runner(
             exec_floor: Vec::with_capacity(opts.pods),
             nft_floor: Vec::with_capacity(opts.pods),
         },
-        node: Node::create(netns_dir, label)?,
+        node,
         chain: Chain::new(list, bin, scratch.join(format!("{label}-metrics"))),
         scenario: opts.scenario,
         results: Vec::with_capacity(opts.pods),

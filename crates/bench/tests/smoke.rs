@@ -101,7 +101,7 @@ fn check(figures: &Value, scenario: &str) {
 #[test]
 fn each_scenario_runs_and_leaves_nothing() {
     let before = leftovers();
-    for scenario in ["bridge", "podman", "bandwidth"] {
+    for scenario in ["bridge", "podman", "bandwidth", "macvlan"] {
         check(&run(scenario), scenario);
     }
     assert_eq!(leftovers(), before);

@@ -247,6 +247,8 @@ pub enum Driver {
     Ptp,
     /// A MAC-VLAN on a host interface (plugin `macvlan`)
     Macvlan,
+    /// An IP-VLAN on a host interface: pods share its MAC (plugin `ipvlan`)
+    Ipvlan,
 }
 
 /// `twill net create`.
@@ -281,7 +283,14 @@ pub struct NetCreateArgs {
     /// Bridge name (bridge driver) [default: the first free twillN]
     #[arg(long, value_name = "IFNAME")]
     pub bridge: Option<String>,
-    /// Host interface (macvlan driver) [default: the interface of the default route]
-    #[arg(long, value_name = "IFNAME")]
+    /// Host interface (macvlan and ipvlan drivers) [default: the interface of the default
+    /// route]
+    #[arg(long, alias = "parent", value_name = "IFNAME")]
     pub master: Option<String>,
+    /// Mode: macvlan bridge|private|vepa|passthru [bridge], ipvlan l2|l3|l3s [l2]
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// No way out: no masquerade and no default route through the network
+    #[arg(long, conflicts_with = "masq")]
+    pub internal: bool,
 }

@@ -70,6 +70,25 @@ fn main_type(driver: Driver) -> &'static str {
         Driver::Bridge => "bridge",
         Driver::Ptp => "ptp",
         Driver::Macvlan => "macvlan",
+        Driver::Ipvlan => "ipvlan",
+    }
+}
+
+/// The modes each parent-device driver takes, its default first.
+fn modes(driver: Driver) -> &'static [&'static str] {
+    match driver {
+        Driver::Macvlan => &["bridge", "private", "vepa", "passthru"],
+        Driver::Ipvlan => &["l2", "l3", "l3s"],
+        Driver::Bridge | Driver::Ptp => &[],
+    }
+}
+
+/// The mode to write for a parent-device driver: `--mode`, or private for macvlan with
+/// `--isolate`, or the default.
+fn mode(a: &NetCreateArgs) -> Option<&str> {
+    match (a.driver, a.mode.as_deref()) {
+        (Driver::Macvlan, None) if a.isolate => Some("private"),
+        (d, m) => m.or(modes(d).first().copied()),
     }
 }
 
@@ -79,8 +98,28 @@ pub type Subnet = (Cidr, Option<IpAddr>);
 /// Checks the flags against each other and what is taken; returns the pod subnets (IPv4 or
 /// the given one first, then --ipv6) and the bridge name.
 pub fn check(a: &NetCreateArgs, taken: &Taken) -> Result<(Vec<Subnet>, String)> {
-    if a.masq && a.driver == Driver::Macvlan {
-        bail!("--masq applies to the bridge and ptp drivers: macvlan pods sit on the host's own network");
+    let on_parent = matches!(a.driver, Driver::Macvlan | Driver::Ipvlan);
+    if a.masq && on_parent {
+        bail!("--masq applies to the bridge and ptp drivers: macvlan and ipvlan pods sit on the host's own network");
+    }
+    if a.isolate && a.driver == Driver::Ipvlan {
+        bail!("--isolate: ipvlan has no private mode; use the macvlan driver");
+    }
+    if let Some(m) = &a.mode {
+        let known = modes(a.driver);
+        if known.is_empty() {
+            bail!("--mode applies to the macvlan and ipvlan drivers only");
+        }
+        if !known.contains(&m.as_str()) {
+            bail!(
+                "--mode {m}: the {} driver's modes are {}",
+                main_type(a.driver),
+                known.join(", ")
+            );
+        }
+        if a.isolate && m != "private" {
+            bail!("--isolate is macvlan's private mode; it contradicts --mode {m}");
+        }
     }
     if a.isolate && a.driver == Driver::Ptp {
         bail!("--isolate: ptp pods are routed, each on its own link, so they are isolated at layer 2 already");
@@ -88,8 +127,8 @@ pub fn check(a: &NetCreateArgs, taken: &Taken) -> Result<(Vec<Subnet>, String)> 
     if a.bridge.is_some() && a.driver != Driver::Bridge {
         bail!("--bridge applies to the bridge driver only");
     }
-    if a.master.is_some() && a.driver != Driver::Macvlan {
-        bail!("--master applies to the macvlan driver only");
+    if a.master.is_some() && !on_parent {
+        bail!("--master/--parent applies to the macvlan and ipvlan drivers only");
     }
     if let Some(mtu) = a.mtu.filter(|m| !(68..=65535).contains(m)) {
         bail!("--mtu {mtu}: must be 68 to 65535");
@@ -182,7 +221,7 @@ pub fn build(
         .collect();
     let routes: Vec<Value> = subnets
         .iter()
-        .filter(|_| !a.no_default_route)
+        .filter(|_| !a.no_default_route && !a.internal)
         .map(|(c, _)| json!({"dst": if c.addr.is_ipv4() { "0.0.0.0/0" } else { "::/0" }}))
         .collect();
     let mut ipam = json!({"type": "host-local", "ranges": ranges, "routes": routes});
@@ -200,15 +239,13 @@ pub fn build(
             }
         }
         Driver::Ptp => {}
-        Driver::Macvlan => {
+        Driver::Macvlan | Driver::Ipvlan => {
             if let Some(m) = &a.master {
                 crate::output::set(&mut plugin, "master", m.clone());
             }
-            crate::output::set(
-                &mut plugin,
-                "mode",
-                if a.isolate { "private" } else { "bridge" },
-            );
+            if let Some(m) = mode(a) {
+                crate::output::set(&mut plugin, "mode", m);
+            }
         }
     }
     if a.masq {
@@ -218,7 +255,7 @@ pub fn build(
         crate::output::set(&mut plugin, "mtu", mtu);
     }
     let caps = match a.driver {
-        Driver::Ptp => json!({"ips": true}),
+        Driver::Ptp | Driver::Ipvlan => json!({"ips": true}),
         Driver::Bridge | Driver::Macvlan => json!({"ips": true, "mac": true}),
     };
     crate::output::set(&mut plugin, "capabilities", caps);

@@ -65,7 +65,7 @@ fn explicit_dual_stack_with_gateway_mtu_and_isolation() {
 
 #[test]
 fn refusals_say_why() {
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 14] = [
         (&["n", "--masq", "--driver", "macvlan"], "bridge and ptp"),
         (
             &["n", "--driver", "ptp", "--isolate"],
@@ -84,8 +84,29 @@ fn refusals_say_why() {
             &["n", "--subnet", "10.88.3.0/24"],
             "overlaps a subnet of network \"twill\"",
         ),
-        (&["n", "--master", "eth0"], "macvlan driver only"),
+        (
+            &["n", "--master", "eth0"],
+            "macvlan and ipvlan drivers only",
+        ),
+        (
+            &["n", "--parent", "eth0"],
+            "macvlan and ipvlan drivers only",
+        ),
         (&["n", "--mtu", "20"], "68 to 65535"),
+        (&["n", "--mode", "l2"], "macvlan and ipvlan drivers only"),
+        (
+            &["n", "--driver", "ipvlan", "--mode", "bridge"],
+            "l2, l3, l3s",
+        ),
+        (
+            &["n", "--driver", "macvlan", "--mode", "l3"],
+            "bridge, private, vepa, passthru",
+        ),
+        (&["n", "--driver", "ipvlan", "--isolate"], "no private mode"),
+        (
+            &["n", "--driver", "macvlan", "--isolate", "--mode", "vepa"],
+            "contradicts --mode vepa",
+        ),
     ];
     let taken = Taken::of(&[]);
     for (line, want) in cases {
@@ -106,6 +127,74 @@ fn masq_asks_bridge_and_ptp_to_masquerade() {
     let (subnets, bridge) = check(&a, &Taken::default()).unwrap();
     let conf = build(&a, &subnets, &bridge, Version::V1_0_0, None);
     assert!(conf["plugins"][0].get("ipMasq").is_none());
+}
+
+#[test]
+fn parent_device_drivers_write_master_and_mode() {
+    for (line, kind, mode, caps) in [
+        (
+            &[
+                "lan", "--driver", "ipvlan", "--parent", "up0", "--mode", "l3s",
+            ][..],
+            "ipvlan",
+            "l3s",
+            serde_json::json!({"ips": true}),
+        ),
+        (
+            &["lan", "--driver", "ipvlan"][..],
+            "ipvlan",
+            "l2",
+            serde_json::json!({"ips": true}),
+        ),
+        (
+            &[
+                "lan", "--driver", "macvlan", "--parent", "up0", "--mode", "vepa",
+            ][..],
+            "macvlan",
+            "vepa",
+            serde_json::json!({"ips": true, "mac": true}),
+        ),
+    ] {
+        let a = create_args(line);
+        let (subnets, bridge) = check(&a, &Taken::default()).unwrap();
+        let conf = build(&a, &subnets, &bridge, Version::V1_0_0, None);
+        let p = &conf["plugins"][0];
+        assert_eq!(
+            (&p["type"], &p["mode"]),
+            (&kind.into(), &mode.into()),
+            "{line:?}"
+        );
+        assert_eq!(p["capabilities"], caps, "{line:?}");
+        if line.contains(&"up0") {
+            assert_eq!(p["master"], "up0");
+        } else {
+            assert!(
+                p.get("master").is_none(),
+                "the default route's interface: {p}"
+            );
+        }
+    }
+}
+
+#[test]
+fn internal_networks_have_no_way_out() {
+    for driver in ["bridge", "ptp", "macvlan", "ipvlan"] {
+        let a = create_args(&[
+            "n",
+            "--driver",
+            driver,
+            "--internal",
+            "--ipv6",
+            "fd00:9::/64",
+        ]);
+        let (subnets, bridge) = check(&a, &Taken::default()).unwrap();
+        let conf = build(&a, &subnets, &bridge, Version::V1_0_0, None);
+        let p = &conf["plugins"][0];
+        assert!(p.get("ipMasq").is_none(), "{driver}: {p}");
+        assert_eq!(p["ipam"]["routes"], serde_json::json!([]), "{driver}: {p}");
+    }
+    let e = Cli::try_parse_from(["twill", "net", "create", "n", "--internal", "--masq"]);
+    assert!(e.is_err(), "--internal with --masq");
 }
 
 #[test]

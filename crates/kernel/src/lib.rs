@@ -49,7 +49,10 @@ pub mod tun;
 
 pub use addr::{AddrFlags, Address};
 pub use error::{Errno, Error, ErrorKind, Result};
-pub use link::{Link, LinkChange, LinkId, NewLink, VxlanInfo, VxlanSpec};
+pub use link::{
+    IpvlanMode, IpvlanSpec, Link, LinkChange, LinkId, MacvlanMode, MacvlanSpec, NewLink, VxlanInfo,
+    VxlanSpec,
+};
 pub use neigh::{NeighFamily, Neighbour};
 pub use net::{IpFamily, IpPrefix, MacAddr, Scope};
 pub use netns::{NetNs, NetNsDir};

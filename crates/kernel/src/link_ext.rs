@@ -46,6 +46,9 @@ impl Netlink {
             NewLinkKind::Vxlan(vxlan) => {
                 format!("{:?} (vxlan id {}, master {master})", spec.name, vxlan.vni)
             }
+            NewLinkKind::Macvlan(_) | NewLinkKind::Ipvlan(_) => {
+                format!("{:?} (master {master})", spec.name)
+            }
         };
         let invalid = |why| Error::invalid("create link", object.clone(), why);
         check_name(spec.name).map_err(invalid)?;

@@ -44,8 +44,16 @@ pub const PLUGINS: &[Entry] = &[
         main: crate::host_local::main,
     },
     Entry {
+        name: "ipvlan",
+        main: crate::ipvlan::main,
+    },
+    Entry {
         name: "loopback",
         main: crate::loopback::main,
+    },
+    Entry {
+        name: "macvlan",
+        main: crate::macvlan::main,
     },
     Entry {
         name: "portmap",
@@ -147,13 +155,13 @@ mod tests {
         assert!(
             e.contains("\"bridgez\"")
                 && e.contains(
-                    "bandwidth, bridge, dhcp, firewall, flannel, host-local, loopback, portmap, ptp, sbr, static, tuning"
+                    "bandwidth, bridge, dhcp, firewall, flannel, host-local, ipvlan, loopback, macvlan, portmap, ptp, sbr, static, tuning"
                 ),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bandwidth, bridge, dhcp, firewall, flannel, host-local, loopback, portmap, ptp, sbr, static, tuning"),
+            e.contains("known plugins: bandwidth, bridge, dhcp, firewall, flannel, host-local, ipvlan, loopback, macvlan, portmap, ptp, sbr, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

@@ -217,7 +217,8 @@ fn an_unknown_plugin_name_is_refused_naming_the_known_ones() {
     let e = add(tmp.path(), "nosuch", &conf, &env("c", "eth0", tmp.path())).unwrap_err();
     assert!(
         e.msg.contains("unknown plugin \"nosuch\"")
-            && e.msg.contains("host-local, loopback, portmap, ptp, static"),
+            && e.msg
+                .contains("host-local, ipvlan, loopback, macvlan, portmap, ptp, static"),
         "{}",
         e.msg
     );

@@ -20,6 +20,7 @@
 //! - [`cri`]: a private containerd in a test host namespace, driven over the CRI as a kubelet
 //!   drives it (Kubernetes' node path to the CNI plugins);
 //! - [`dhcp`]: a DHCP LAN (bridge, dnsmasq in a server namespace) and the `dhcp` daemon;
+//! - [`wire`]: a parent device whose wire leads to another namespace (macvlan, ipvlan);
 //! - [`vm`]: tests in a QEMU VM booting Debian's own kernel, for the kernel features this
 //!   machine's kernel lacks (vlan, ipvlan, dummy, vrf, wireguard).
 //!
@@ -56,6 +57,7 @@ pub mod tcp;
 pub mod tempdir;
 pub mod traffic;
 pub mod vm;
+pub mod wire;
 
 pub use host_settings::HostSettings;
 pub use namespaces::Namespaces;

@@ -9,13 +9,16 @@ use std::sync::OnceLock;
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 
 /// The plugin names a test sandbox's plugin directory offers ([`link_plugins`]).
-pub const OURS: [&str; 11] = [
+pub const OURS: [&str; 14] = [
     "bandwidth",
     "bridge",
+    "dhcp",
     "firewall",
     "flannel",
     "host-local",
+    "ipvlan",
     "loopback",
+    "macvlan",
     "portmap",
     "ptp",
     "sbr",

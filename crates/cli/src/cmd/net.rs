@@ -77,10 +77,11 @@ fn main_description(d: Driver, bridge: &str) -> String {
         Driver::Bridge => format!("bridge {bridge}"),
         Driver::Ptp => "ptp".to_owned(),
         Driver::Macvlan => "macvlan".to_owned(),
+        Driver::Ipvlan => "ipvlan".to_owned(),
     }
 }
 
-/// A driver whose plugin is not on CNI_PATH: say where it can come from.
+/// A driver whose plugin is not on CNI_PATH: say where it comes from.
 fn missing_driver(e: anyhow::Error, d: Driver, ctx: &Ctx) -> anyhow::Error {
     let missing = format!("{e:#}").contains("failed to find plugin");
     if missing && d != Driver::Bridge {
@@ -88,8 +89,8 @@ fn missing_driver(e: anyhow::Error, d: Driver, ctx: &Ctx) -> anyhow::Error {
         return advise(
             format!("{e:#}"),
             format!(
-                "twill's plugins do not include {name} yet; the reference plugins do: \
-                 --cni-path /usr/lib/cni (now: {})",
+                "`twill-cni` provides {name}: install it with a `{name}` symlink (`make \
+                 install`) into a directory of --cni-path (now: {})",
                 ctx.cni_path_str()
             ),
         );

@@ -2,6 +2,7 @@
 //! the command ends.
 
 pub mod child;
+pub mod mode;
 pub mod ports;
 pub mod state;
 pub mod teardown;
@@ -10,7 +11,7 @@ use std::io::Write;
 
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
-use twill_kernel::NetNs;
+use twill_kernel::{LinkId, NetNs};
 use twill_runtime::{AddOptions, Attachment, NetworkList};
 
 use crate::args::RunArgs;
@@ -19,6 +20,7 @@ use crate::default_net;
 use crate::errors::advise;
 use crate::networks;
 use child::Signals;
+use mode::NetMode;
 use state::{RunAttachment, RunState};
 
 /// Runs `twill run`; the exit code to leave with.
@@ -30,6 +32,7 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<u8> {
         None => random_name()?,
     };
     let ns_name = format!("twill-{name}");
+    let mode = NetMode::of(a)?;
     let mut state = RunState {
         name: name.clone(),
         pid: std::process::id(),
@@ -38,21 +41,27 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<u8> {
         container_id: ns_name.clone(),
         netns: ctx.netns().path(&ns_name)?,
         attachments: Vec::new(),
+        owns_netns: true,
     };
-    state.attachments = plan(ctx, a)?;
+    match &mode {
+        NetMode::Networks(nets) => state.attachments = plan(ctx, a, nets)?,
+        NetMode::None => {}
+        NetMode::Host => {
+            state.netns = format!("/proc/{}/ns/net", state.pid).into();
+            state.owns_netns = false;
+        }
+        NetMode::Container(other) => {
+            state.netns = mode::joined(ctx, other)?.netns;
+            state.owns_netns = false;
+        }
+    }
     let path = RunState::path(&ctx.runs_dir(), &name);
     create_state(&state, &path)?;
-    let netns = match ctx.netns().create(&ns_name) {
+    let netns = match open_netns(ctx, &state, &ns_name) {
         Ok(ns) => ns,
         Err(e) => {
             let _ = RunState::remove(&path);
-            if e.is_exists() {
-                return Err(advise(
-                    format!("namespace {} already exists", state.netns.display()),
-                    "choose another --name, or remove it with `ip netns delete`",
-                ));
-            }
-            return Err(e).context("creating the network namespace");
+            return Err(e);
         }
     };
     let outcome = attach_and_run(ctx, &state, &netns, &signals, &a.cmd);
@@ -70,13 +79,40 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<u8> {
     }
 }
 
+/// The run's namespace: a new one named `ns_name` (with loopback up: `--net none` has
+/// nothing else, and networks' plugins may bring it up again), or the one it joins.
+fn open_netns(ctx: &Ctx, state: &RunState, ns_name: &str) -> Result<NetNs> {
+    if !state.owns_netns {
+        return NetNs::open(&state.netns)
+            .with_context(|| format!("opening namespace {}", state.netns.display()));
+    }
+    let netns = match ctx.netns().create(ns_name) {
+        Ok(ns) => ns,
+        Err(e) if e.is_exists() => {
+            return Err(advise(
+                format!("namespace {} already exists", state.netns.display()),
+                "choose another --name, or remove it with `ip netns delete`",
+            ))
+        }
+        Err(e) => return Err(e).context("creating the network namespace"),
+    };
+    let lo_up = netns
+        .netlink()
+        .and_then(|mut nl| nl.link_set_up(LinkId::Name("lo")));
+    if let Err(e) = lo_up {
+        let _ = teardown::delete_netns(&state.netns);
+        return Err(e).context("bringing loopback up in the new namespace");
+    }
+    Ok(netns)
+}
+
 /// The attachments to make: one per network, eth0, eth1, …, with the capability arguments
 /// from the flags. Refuses flags no plugin of the chain would act on.
-fn plan(ctx: &Ctx, a: &RunArgs) -> Result<Vec<RunAttachment>> {
-    let names = if a.nets.is_empty() {
+fn plan(ctx: &Ctx, a: &RunArgs, nets: &[String]) -> Result<Vec<RunAttachment>> {
+    let names = if nets.is_empty() {
         vec![default_net::NAME.to_owned()]
     } else {
-        a.nets.clone()
+        nets.to_vec()
     };
     if names.len() > 1 && (!a.ips.is_empty() || a.mac.is_some()) {
         bail!(

@@ -32,6 +32,21 @@ pub struct RunState {
     pub netns: PathBuf,
     /// The attachments, in ADD order.
     pub attachments: Vec<RunAttachment>,
+    /// Whether the run made the namespace, so its teardown removes it: not with `--net
+    /// host` (the host's own) or `--net container:NAME` (another run's). Files written
+    /// before the field existed are runs that made theirs.
+    #[serde(default = "made_by_the_run", skip_serializing_if = "is_true")]
+    pub owns_netns: bool,
+}
+
+fn made_by_the_run() -> bool {
+    true
+}
+
+// serde's signature for `skip_serializing_if`.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// One attachment of a run.
@@ -157,6 +172,7 @@ mod tests {
             container_id: "twill-x".into(),
             netns: "/run/netns/twill-x".into(),
             attachments: Vec::new(),
+            owns_netns: true,
         };
         assert!(s.owner_alive());
         s.start_time = t + 1;
@@ -178,6 +194,7 @@ mod tests {
                 config: serde_json::json!({"name": "n"}),
                 capability_args: Map::new(),
             }],
+            owns_netns: true,
         };
         let p = RunState::path(&dir, "r");
         s.create(&p).unwrap();
@@ -188,6 +205,16 @@ mod tests {
         assert_eq!(RunState::read(&p).unwrap(), s);
         assert_eq!(list(&dir).len(), 1);
         RunState::remove(&p).unwrap();
+        // A run in another's namespace says so; one without the field made its own.
+        let joined = RunState {
+            owns_netns: false,
+            ..s.clone()
+        };
+        joined.create(&p).unwrap();
+        assert_eq!(RunState::read(&p).unwrap(), joined);
+        RunState::remove(&p).unwrap();
+        let old = r#"{"name":"o","pid":1,"startTime":2,"containerId":"twill-o","netns":"/x","attachments":[]}"#;
+        assert!(serde_json::from_str::<RunState>(old).unwrap().owns_netns);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

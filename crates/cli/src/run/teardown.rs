@@ -1,4 +1,5 @@
-//! Undoing a run: DEL of every attachment in reverse, then the namespace and the state file.
+//! Undoing a run: DEL of every attachment in reverse, then the namespace (when the run made
+//! it) and the state file.
 
 use std::path::Path;
 
@@ -40,7 +41,9 @@ pub fn teardown(ctx: &Ctx, state: &RunState, state_file: &Path) -> Result<()> {
             errors.join("; ")
         ));
     }
-    delete_netns(&state.netns)?;
+    if state.owns_netns {
+        delete_netns(&state.netns)?;
+    }
     RunState::remove(state_file)
 }
 

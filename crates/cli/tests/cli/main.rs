@@ -15,4 +15,5 @@ mod cnitool;
 mod listing;
 mod net;
 mod run;
+mod run_modes;
 mod support;

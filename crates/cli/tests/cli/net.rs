@@ -107,16 +107,23 @@ fn create_refuses_what_it_cannot_do_and_negotiates_versions() {
     let sb = Sandbox::new();
     let masq = sb.twill(&["net", "create", "m", "--masq", "--driver", "macvlan"]);
     assert!(masq.fails().contains("bridge and ptp"), "{masq:?}");
-    // twill has no macvlan plugin yet: the error names it and says where one is.
-    let macvlan = sb.twill(&[
-        "net", "create", "r", "--driver", "macvlan", "--master", "lo",
-    ]);
-    let err = macvlan.fails();
-    assert!(err.contains("failed to find plugin \"macvlan\""), "{err}");
-    assert!(
-        err.contains("the reference plugins do: --cni-path /usr/lib/cni"),
-        "{err}"
+    // A plugin directory without the driver's plugin: the error names it and says where
+    // it comes from.
+    let only_ipam = sb.tmp.join("only-ipam");
+    std::fs::create_dir_all(&only_ipam).unwrap();
+    std::os::unix::fs::symlink(
+        std::path::Path::new(reference_dir()).join("host-local"),
+        only_ipam.join("host-local"),
+    )
+    .unwrap();
+    let ipvlan = sb.twill_with(
+        only_ipam.to_str().unwrap(),
+        &["net", "create", "r", "--driver", "ipvlan", "--parent", "lo"],
+        &[],
     );
+    let err = ipvlan.fails();
+    assert!(err.contains("failed to find plugin \"ipvlan\""), "{err}");
+    assert!(err.contains("`twill-cni` provides ipvlan"), "{err}");
     let overlap = sb.twill(&["net", "create", "o", "--subnet", "10.88.1.0/24"]);
     assert!(
         overlap
@@ -149,4 +156,74 @@ fn create_refuses_what_it_cannot_do_and_negotiates_versions() {
 
     let dup = sb.twill(&["net", "create", "r"]);
     assert!(dup.fails().contains("already exists"), "{dup:?}");
+}
+
+/// macvlan and ipvlan networks on a parent in the host, an internal bridge: what each
+/// driver writes, shown by `net inspect`, and a run on each parent-device network.
+#[test]
+fn parent_device_drivers_and_internal_networks() {
+    let sb = Sandbox::new();
+    sb.sh("ip link add up0 type veth peer name up0p && ip link set up0 up && ip link set up0p up")
+        .ok();
+    sb.twill(&[
+        "net",
+        "create",
+        "lan",
+        "--driver",
+        "macvlan",
+        "--parent",
+        "up0",
+        "--mode",
+        "vepa",
+        "--subnet",
+        "10.77.0.0/24",
+    ])
+    .ok();
+    sb.twill(&[
+        "net",
+        "create",
+        "l3net",
+        "--driver",
+        "ipvlan",
+        "--parent",
+        "up0",
+        "--mode",
+        "l3",
+        "--subnet",
+        "10.78.0.0/24",
+    ])
+    .ok();
+    sb.twill(&["net", "create", "inner", "--internal"]).ok();
+
+    let lan = sb.twill(&["net", "inspect", "lan"]).json();
+    let p = &lan["plugins"][0];
+    assert_eq!(
+        (&p["type"], &p["master"], &p["mode"]),
+        (&"macvlan".into(), &"up0".into(), &"vepa".into()),
+        "{lan}"
+    );
+    let l3 = sb.twill(&["net", "inspect", "l3net"]).json();
+    let p = &l3["plugins"][0];
+    assert_eq!(
+        (&p["type"], &p["master"], &p["mode"]),
+        (&"ipvlan".into(), &"up0".into(), &"l3".into()),
+        "{l3}"
+    );
+    let inner = sb.twill(&["net", "inspect", "inner"]).json();
+    let p = &inner["plugins"][0];
+    assert!(p.get("ipMasq").is_none(), "{inner}");
+    assert_eq!(p["ipam"]["routes"], serde_json::json!([]), "{inner}");
+
+    // A run on the macvlan network: its interface is a child of up0 with an address.
+    let out = sb.twill(&[
+        "run", "--net", "lan", "--", "ip", "-d", "-o", "addr", "show", "eth0",
+    ]);
+    let text = out.ok();
+    assert!(text.contains("inet 10.77.0.2/24"), "{text}");
+    let link = sb.twill(&[
+        "run", "--net", "lan", "--", "ip", "-d", "-o", "link", "show", "eth0",
+    ]);
+    assert!(link.ok().contains("macvlan mode vepa"), "{link:?}");
+    assert!(sb.namespaces().is_empty());
+    assert!(sb.cache_files().is_empty());
 }

@@ -3,6 +3,7 @@
 
 use std::os::fd::RawFd;
 
+use super::macvlan::{self, IpvlanMode, MacvlanMode};
 use super::vxlan::{VxlanInfo, VxlanSpec};
 use crate::nl::consts::{
     IFLA_ADDRESS, IFLA_EXT_MASK, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINK,
@@ -88,6 +89,10 @@ pub struct LinkMessage {
     pub vxlan: Option<VxlanSpec>,
     /// `IFLA_INFO_DATA` of a vxlan (replies about one).
     pub vxlan_info: Option<VxlanInfo>,
+    /// `IFLA_MACVLAN_MODE` of a macvlan (requests creating one, replies about one).
+    pub macvlan_mode: Option<MacvlanMode>,
+    /// `IFLA_IPVLAN_MODE` of an ipvlan (requests creating one, replies about one).
+    pub ipvlan_mode: Option<IpvlanMode>,
 }
 
 impl LinkMessage {
@@ -119,8 +124,17 @@ impl LinkMessage {
                         }
                     }
                     // The data's meaning depends on the kind, which may come after it.
-                    if let (Some("vxlan"), Some(data)) = (msg.kind.as_deref(), data) {
-                        msg.vxlan_info = Some(VxlanInfo::parse(data)?);
+                    match (msg.kind.as_deref(), data) {
+                        (Some("vxlan"), Some(data)) => {
+                            msg.vxlan_info = Some(VxlanInfo::parse(data)?);
+                        }
+                        (Some("macvlan" | "macvtap"), Some(data)) => {
+                            msg.macvlan_mode = macvlan::parse_macvlan(data)?;
+                        }
+                        (Some("ipvlan" | "ipvtap"), Some(data)) => {
+                            msg.ipvlan_mode = macvlan::parse_ipvlan(data)?;
+                        }
+                        _ => {}
                     }
                 }
                 _ => {}
@@ -149,12 +163,24 @@ impl LinkMessage {
                 let data = out.nest_start(IFLA_INFO_DATA);
                 vxlan.emit(out);
                 out.nest_end(data);
+            } else if let Some(mode) = self.macvlan_mode {
+                let data = out.nest_start(IFLA_INFO_DATA);
+                macvlan::emit_macvlan(mode, out);
+                out.nest_end(data);
+            } else if let Some(mode) = self.ipvlan_mode {
+                let data = out.nest_start(IFLA_INFO_DATA);
+                macvlan::emit_ipvlan(mode, out);
+                out.nest_end(data);
             }
             out.nest_end(info);
         }
     }
 
     fn emit_attrs(&self, out: &mut MessageBuilder) {
+        // First, where iproute2 puts it (`ip link add link DEV …`).
+        if let Some(link) = self.link {
+            out.attr_u32(IFLA_LINK, link);
+        }
         if let Some(name) = &self.name {
             out.attr_str(IFLA_IFNAME, name);
         }

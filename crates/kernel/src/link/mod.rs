@@ -1,10 +1,12 @@
-//! Links (network interfaces): list, get, create (veth, bridge), change, delete.
+//! Links (network interfaces): list, get, create (veth, bridge, vxlan, macvlan, ipvlan),
+//! change, delete.
 //!
 //! [`Link`] is what a reply says about a link; [`NewLink`] and [`LinkChange`] describe
 //! requests. All go through the wire value [`LinkMessage`]. The operations are methods on
 //! [`crate::Netlink`] (see `ops.rs`).
 
 mod flags;
+mod macvlan;
 mod message;
 pub(crate) mod ops;
 mod vxlan;
@@ -13,6 +15,7 @@ use std::fmt;
 use std::os::fd::BorrowedFd;
 
 pub use flags::{LinkTunables, Tunable, IFF_ALLMULTI, IFF_PROMISC, IFLA_TXQLEN};
+pub use macvlan::{IpvlanMode, IpvlanSpec, MacvlanMode, MacvlanSpec};
 pub use message::{IfInfo, LinkMessage, IFINFO_LEN};
 pub use vxlan::{VxlanInfo, VxlanSpec};
 
@@ -117,6 +120,10 @@ pub enum NewLinkKind<'a> {
     Bridge,
     /// A vxlan tunnel device.
     Vxlan(VxlanSpec),
+    /// A macvlan child of a parent device.
+    Macvlan(MacvlanSpec<'a>),
+    /// An ipvlan child of a parent device.
+    Ipvlan(IpvlanSpec<'a>),
 }
 
 /// The far end of a veth pair.
@@ -170,6 +177,17 @@ impl<'a> NewLink<'a> {
     /// or 70 bytes of encapsulation) unless set.
     pub fn vxlan(name: &'a str, spec: VxlanSpec) -> Self {
         NewLink::new(name, NewLinkKind::Vxlan(spec))
+    }
+
+    /// A macvlan child of `spec.lower`. Its MTU is the parent's unless set.
+    pub fn macvlan(name: &'a str, spec: MacvlanSpec<'a>) -> Self {
+        NewLink::new(name, NewLinkKind::Macvlan(spec))
+    }
+
+    /// An ipvlan child of `spec.lower`. Its MTU is the parent's unless set; its MAC is
+    /// always the parent's.
+    pub fn ipvlan(name: &'a str, spec: IpvlanSpec<'a>) -> Self {
+        NewLink::new(name, NewLinkKind::Ipvlan(spec))
     }
 
     fn new(name: &'a str, kind: NewLinkKind<'a>) -> Self {

@@ -53,6 +53,18 @@ pub(crate) fn set_kind(msg: &mut LinkMessage, kind: &NewLinkKind<'_>) -> Result<
             msg.kind = Some("vxlan".to_owned());
             msg.vxlan = Some(*vxlan);
         }
+        NewLinkKind::Macvlan(spec) => {
+            msg.kind = Some("macvlan".to_owned());
+            msg.link = Some(spec.lower);
+            msg.macvlan_mode = Some(spec.mode);
+            msg.net_ns_fd = spec.netns.map(|fd| fd.as_raw_fd());
+        }
+        NewLinkKind::Ipvlan(spec) => {
+            msg.kind = Some("ipvlan".to_owned());
+            msg.link = Some(spec.lower);
+            msg.ipvlan_mode = Some(spec.mode);
+            msg.net_ns_fd = spec.netns.map(|fd| fd.as_raw_fd());
+        }
     }
     Ok(())
 }
@@ -103,6 +115,12 @@ impl Netlink {
             NewLinkKind::Veth(peer) => format!("{:?} (peer {:?})", spec.name, peer.name),
             NewLinkKind::Bridge => format!("{:?}", spec.name),
             NewLinkKind::Vxlan(vxlan) => format!("{:?} (vxlan id {})", spec.name, vxlan.vni),
+            NewLinkKind::Macvlan(m) => {
+                format!("{:?} (macvlan {} of index {})", spec.name, m.mode, m.lower)
+            }
+            NewLinkKind::Ipvlan(m) => {
+                format!("{:?} (ipvlan {} of index {})", spec.name, m.mode, m.lower)
+            }
         };
         let invalid = |why| Error::invalid("create link", object.clone(), why);
         check_name(spec.name).map_err(invalid)?;

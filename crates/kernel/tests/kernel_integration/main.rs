@@ -17,6 +17,7 @@ mod bridge_ports;
 mod common;
 mod flags;
 mod links;
+mod macvlan;
 mod namespaces;
 mod neighbours;
 mod overlay;

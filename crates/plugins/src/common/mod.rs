@@ -3,11 +3,14 @@
 //! way, CHECK's steps, undoing a failed ADD, deleting interfaces without waiting for the kernel's reclamation, and the kernel-to-CNI error edge.
 
 pub mod check;
+pub mod child;
+pub mod child_check;
 pub mod configure;
 pub mod del;
 pub mod error;
 pub mod ipam;
 pub mod lingering;
+pub mod lower;
 pub mod masq;
 pub mod netconf;
 pub mod netns;

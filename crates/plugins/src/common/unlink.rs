@@ -5,7 +5,7 @@
 //! of both ends of the pair: nothing of the attachment is visible any more.
 
 use twill_kernel::reclaim::{delete_link_unwaited, Watch};
-use twill_kernel::{LinkId, Netlink, Result};
+use twill_kernel::{LinkId, NetNs, Netlink, Result};
 
 /// Deletes the container's interface `ifname` through `nl`, with `watch` a second socket in
 /// the container's namespace; a veth takes its host end along. Returns once both ends are
@@ -30,6 +30,14 @@ pub fn container_link(mut nl: Netlink, mut watch: Netlink, ifname: &str) -> Resu
         }
     }
     delete_link_unwaited(nl, link.index, &mut watches)
+}
+
+/// Deletes interface `ifname` of namespace `ns` (opening both sockets there on one visit);
+/// see [`container_link`].
+pub fn in_namespace(ns: &NetNs, ifname: &str) -> Result<()> {
+    let (nl, watch) =
+        ns.run(|| Ok::<_, twill_kernel::Error>((Netlink::open()?, Netlink::open()?)))??;
+    container_link(nl, watch, ifname)
 }
 
 /// Deletes the host's link `name` (a veth takes its container end along); returns once the

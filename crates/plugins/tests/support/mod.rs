@@ -9,6 +9,7 @@
 
 #![allow(dead_code, unused_imports)] // each test binary uses a different part of the harness
 
+pub mod child_diff;
 pub mod run;
 pub mod state;
 

@@ -166,3 +166,22 @@ pub fn normalized(mut result: Value) -> Value {
     }
     result
 }
+
+/// A child of a parent device in the container (macvlan, ipvlan): [`container`]'s view plus
+/// the child's mode and whether its parent is `parent` (an index in the parent's namespace;
+/// `same_ns` when that is the container's own, `linkInContainer`).
+pub fn child(pod: &mut Ns, ifname: &str, parent: u32, same_ns: bool) -> Value {
+    let Ok(msg) = pod.nl.link_get_message(LinkId::Name(ifname)) else {
+        return json!({"link": null});
+    };
+    let mode = msg
+        .macvlan_mode
+        .map(|m| m.to_string())
+        .or(msg.ipvlan_mode.map(|m| m.to_string()));
+    let parent_ok = msg.link == Some(parent) && msg.link_netnsid.is_none() == same_ns;
+    json!({
+        "mode": mode,
+        "parent_ok": parent_ok,
+        "container": container(pod, ifname),
+    })
+}
