@@ -218,7 +218,7 @@ fn an_unknown_plugin_name_is_refused_naming_the_known_ones() {
     assert!(
         e.msg.contains("unknown plugin \"nosuch\"")
             && e.msg
-                .contains("host-local, ipvlan, loopback, macvlan, portmap, ptp, static"),
+                .contains("host-local, ipvlan, loopback, macvlan, portmap, ptp, sbr, static"),
         "{}",
         e.msg
     );
