@@ -182,8 +182,8 @@ fn bandwidth_annotations_shape_the_pod_at_the_rates_containerd_converts() {
             .annotation("kubernetes.io/ingress-bandwidth", "10M")
             .annotation("kubernetes.io/egress-bandwidth", "20M"),
     );
-    // The Kubernetes minimum: the burst takes 4.3 million s at it, beyond the kernel's 32-bit
-    // fields hold (twill used to refuse it, failing the pod; the reference accepts it).
+    // The Kubernetes minimum: the burst takes 4.3 million s at it, beyond what the kernel's
+    // 32-bit fields hold (twill used to refuse it, failing the pod; the reference accepts it).
     let slow = node.containerd.run_pod(
         &PodSpec::new("slow")
             .annotation("kubernetes.io/ingress-bandwidth", "1k")
