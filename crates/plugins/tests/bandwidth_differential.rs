@@ -200,3 +200,59 @@ fn both_refuse_the_same_bad_limits_and_leave_nothing() {
         }
     }
 }
+
+/// The tbf buckets (host end, then ifb) in what `observe` saw, taken out of it.
+fn take_buckets(seen: &mut Value) -> Vec<Value> {
+    let take = |qdiscs: &mut Value| -> Vec<Value> {
+        qdiscs
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .filter(|q| q["kind"] == "tbf")
+            .map(|q| q["params"]["buffer"].take())
+            .collect()
+    };
+    let tc = &mut seen["tc"];
+    let mut out = take(&mut tc["host_if"]["qdiscs"]);
+    for ifb in tc["ifbs"].as_array_mut().unwrap() {
+        out.extend(take(&mut ifb["qdiscs"]));
+    }
+    out
+}
+
+#[test]
+fn containerds_burst_is_accepted_as_the_reference_accepts_it() {
+    // What containerd sends for the annotations 10M/20M and 1k/1k: the burst always
+    // MaxUint32 bits. Where the bucket's time overflows 32 bits the reference's Go
+    // conversions wrap (10M: 6 710 886 375 ticks → 2 415 919 079; 1k: the µs and then the
+    // ticks → 2 684 229 560) and ours saturate; everything else is the same.
+    let cases = [
+        (
+            10_000_000,
+            20_000_000,
+            [u32::MAX, 3_355_443_187],
+            [2_415_919_079u32, 3_355_443_187],
+        ),
+        (1_000, 1_000, [u32::MAX; 2], [2_684_229_560; 2]),
+    ];
+    for (ingress, egress, ours_buckets, theirs_buckets) in cases {
+        let limits = json!({"capabilities": {"bandwidth": true},
+            "runtimeConfig": {"bandwidth": {"IngressRate": ingress, "IngressBurst": 4_294_967_295u64,
+                                            "EgressRate": egress, "EgressBurst": 4_294_967_295u64}}});
+        let mut ours = observe(Impl::Twill, "bridge", "1.0.0", &limits);
+        let mut theirs = observe(Impl::Reference, "bridge", "1.0.0", &limits);
+        assert_eq!(
+            take_buckets(&mut ours),
+            json!(ours_buckets).as_array().unwrap().clone(),
+            "{ours:#}"
+        );
+        assert_eq!(
+            take_buckets(&mut theirs),
+            json!(theirs_buckets).as_array().unwrap().clone(),
+            "{theirs:#}"
+        );
+        // Each one's CHECK accepts what it installed.
+        assert_eq!(ours["check"], json!([0, ""]), "{ours:#}");
+        assert_eq!(ours, theirs, "{ingress} {egress}");
+    }
+}

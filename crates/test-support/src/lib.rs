@@ -12,6 +12,7 @@
 //! - [`child`]: starting any program inside a test namespace (never the test thread);
 //! - [`plugins`]: the binaries under test and the reference plugins;
 //! - [`traffic`] and [`tcp`]: UDP datagrams and TCP connections between namespaces;
+//!   [`iperf`]: TCP throughput between them, with iperf3;
 //! - [`nft`]: reading a namespace's nf_tables rule set with `nft -j`;
 //! - [`tempdir`] and [`files`]: temporary directories and listings of state directories;
 //! - [`multihost`], [`etcd`] and [`cluster`]: several hosts on an underlay bridge, a real
@@ -44,6 +45,7 @@ pub mod etcd;
 pub mod files;
 pub mod home;
 pub mod host_settings;
+pub mod iperf;
 pub mod libcni;
 pub mod multihost;
 pub mod namespaces;

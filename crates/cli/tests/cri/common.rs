@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use twill_kernel::tc::QdiscKind;
 use twill_kernel::NetNs;
 use twill_test_support::child::command_in;
 use twill_test_support::cri::{CriNode, NodePaths};
@@ -85,6 +86,11 @@ pub fn addresses(ns: &NetNs, ifname: &str) -> Vec<String> {
 pub struct Snapshot {
     /// veth links in the host namespace.
     pub veths: Vec<String>,
+    /// ifb links in the host namespace (bandwidth's egress shaping).
+    pub ifbs: Vec<String>,
+    /// Shaping qdiscs (tbf, ingress, clsact) on any link of the host namespace, as
+    /// `<link> <kind>`.
+    pub shaping: Vec<String>,
     /// host-local's reservations.
     pub reservations: Vec<String>,
     /// libcni's cache entries of the node's sandboxes.
@@ -106,13 +112,26 @@ impl Snapshot {
     pub fn of(node: &CriNode) -> Snapshot {
         let p = node.paths();
         let mut nl = node.host.ns.netlink().unwrap();
-        let veths = nl
-            .link_list()
-            .unwrap()
-            .into_iter()
-            .filter(|l| l.kind.as_deref() == Some("veth"))
-            .map(|l| l.name)
-            .collect();
+        let links = nl.link_list().unwrap();
+        let of_kind = |k: &str| {
+            links
+                .iter()
+                .filter(|l| l.kind.as_deref() == Some(k))
+                .map(|l| l.name.clone())
+                .collect::<Vec<_>>()
+        };
+        let (veths, ifbs) = (of_kind("veth"), of_kind("ifb"));
+        let mut shaping = Vec::new();
+        for l in &links {
+            for q in nl.qdisc_list(Some(l.index)).unwrap() {
+                if matches!(
+                    q.kind,
+                    QdiscKind::Tbf(_) | QdiscKind::Ingress | QdiscKind::Clsact
+                ) {
+                    shaping.push(format!("{} {}", l.name, q.kind.name()));
+                }
+            }
+        }
         let reservations = files::reservations(&p.ipam().join(&p.network));
         let ruleset = twill_test_support::nft::ruleset(&node.host.path);
         let mut nft_elements = Vec::new();
@@ -138,6 +157,8 @@ impl Snapshot {
         ));
         Snapshot {
             veths,
+            ifbs,
+            shaping,
             reservations,
             cache: node.containerd.cache_entries(),
             nft_elements,
