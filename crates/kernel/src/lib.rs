@@ -27,6 +27,7 @@ pub mod bridge_port;
 pub mod conntrack;
 pub mod error;
 pub mod link;
+pub mod link_alias;
 pub mod link_ext;
 pub mod neigh;
 pub mod net;

@@ -7,6 +7,7 @@ mod bridge;
 mod common;
 mod firewall;
 mod flannel;
+mod host_device;
 mod host_local;
 mod loopback;
 mod portmap;

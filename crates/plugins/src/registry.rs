@@ -32,6 +32,10 @@ pub const PLUGINS: &[Entry] = &[
         main: crate::flannel::main,
     },
     Entry {
+        name: "host-device",
+        main: crate::host_device::main,
+    },
+    Entry {
         name: "host-local",
         main: crate::host_local::main,
     },
@@ -135,13 +139,13 @@ mod tests {
         assert!(
             e.contains("\"bridgez\"")
                 && e.contains(
-                    "bridge, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"
+                    "bridge, firewall, flannel, host-device, host-local, loopback, portmap, ptp, static, tuning"
                 ),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bridge, firewall, flannel, host-local, loopback, portmap, ptp, static, tuning"),
+            e.contains("known plugins: bridge, firewall, flannel, host-device, host-local, loopback, portmap, ptp, static, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

@@ -9,10 +9,11 @@ use std::sync::OnceLock;
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 
 /// The plugin names a test sandbox's plugin directory offers ([`link_plugins`]).
-pub const OURS: [&str; 9] = [
+pub const OURS: [&str; 10] = [
     "bridge",
     "firewall",
     "flannel",
+    "host-device",
     "host-local",
     "loopback",
     "portmap",
