@@ -49,8 +49,10 @@ impl Plugin for HostDevice {
         let file = saved::file(&conf.data_dir, args);
         let rec = saved::load(&file)?;
         let mut host = Netlink::open().map_err(kernel)?;
-        give_back(args, &mut host, rec.as_ref())?;
-        saved::remove(&file)?;
+        let settled = give_back(args, &mut host, rec.as_ref())?;
+        if settled {
+            saved::remove(&file)?;
+        }
         released
     }
 
@@ -79,7 +81,7 @@ impl Plugin for HostDevice {
             if record::is_valid(&valid, &rec.container_id, &rec.ifname) {
                 continue;
             }
-            let done = moving::recover_returned(&mut host, rec).and_then(|()| saved::remove(file));
+            let done = moving::recover_returned(&mut host, rec).and_then(|_| saved::remove(file));
             if let Err(e) = done {
                 failures.push(e.msg);
             }
@@ -104,7 +106,10 @@ impl Plugin for HostDevice {
 
 /// Gives the device back: from the container when it is still there, else (namespace gone,
 /// or no `CNI_NETNS`) the one the kernel returned to this namespace, as the record says.
-fn give_back(args: &CmdArgs, host: &mut Netlink, rec: Option<&Saved>) -> Result<(), CniError> {
+/// Returns whether the attachment is settled: false only when there was no `CNI_NETNS` and
+/// no device came back, so the record stays for a DEL that can reach the container (or for
+/// GC).
+fn give_back(args: &CmdArgs, host: &mut Netlink, rec: Option<&Saved>) -> Result<bool, CniError> {
     if let Some(path) = args.netns.as_deref() {
         if let Some((_ns, mut cnl)) = netns::open_for_del(path)? {
             match cnl.link_get(LinkId::Name(&args.ifname)) {
@@ -125,7 +130,7 @@ fn give_back(args: &CmdArgs, host: &mut Netlink, rec: Option<&Saved>) -> Result<
                     if let Some(r) = rec {
                         moving::restore_on_host(host, r);
                     }
-                    return Ok(());
+                    return Ok(true);
                 }
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(kernel(e)),
@@ -133,7 +138,10 @@ fn give_back(args: &CmdArgs, host: &mut Netlink, rec: Option<&Saved>) -> Result<
         }
     }
     match rec {
-        Some(r) => moving::recover_returned(host, r),
-        None => Ok(()),
+        Some(r) => {
+            let found = moving::recover_returned(host, r)?;
+            Ok(found || args.netns.is_some())
+        }
+        None => Ok(true),
     }
 }

@@ -118,9 +118,9 @@ pub fn restore_on_host(host: &mut Netlink, saved: &Saved) {
 /// destroyed namespace back to the initial namespace (virtual ones, like veths, are
 /// destroyed with it), named as it was in the container or `dev<N>` when that name is taken
 /// there, alias kept. Finds it by MAC and alias in the plugin's namespace and gives it its
-/// name back. Nothing found is no error: the device is gone, or it landed in a namespace
-/// that is not this one.
-pub fn recover_returned(host: &mut Netlink, saved: &Saved) -> Result<(), CniError> {
+/// name back; returns whether it found it. Nothing found is no error: the device is gone, or
+/// it landed in a namespace that is not this one.
+pub fn recover_returned(host: &mut Netlink, saved: &Saved) -> Result<bool, CniError> {
     let links = host.link_list().map_err(kernel)?;
     let mut found = None;
     for l in links {
@@ -141,7 +141,7 @@ pub fn recover_returned(host: &mut Netlink, saved: &Saved) -> Result<(), CniErro
             break;
         }
     }
-    let Some(dev) = found else { return Ok(()) };
+    let Some(dev) = found else { return Ok(false) };
     if dev.name != saved.original {
         let id = LinkId::Index(dev.index);
         host.link_set_down(id).map_err(kernel)?;
@@ -153,5 +153,5 @@ pub fn recover_returned(host: &mut Netlink, saved: &Saved) -> Result<(), CniErro
         })?;
     }
     restore_on_host(host, saved);
-    Ok(())
+    Ok(true)
 }
