@@ -36,6 +36,7 @@ pub mod nft;
 pub mod nl;
 pub mod route;
 pub mod sysctl;
+pub mod tap;
 pub mod tun;
 
 pub use addr::{AddrFlags, Address};

@@ -14,6 +14,7 @@ mod portmap;
 mod ptp;
 mod registry;
 mod static_ipam;
+mod tap;
 mod tuning;
 
 use std::io::Write;

@@ -56,6 +56,10 @@ pub const PLUGINS: &[Entry] = &[
         main: crate::static_ipam::main,
     },
     Entry {
+        name: "tap",
+        main: crate::tap::main,
+    },
+    Entry {
         name: "tuning",
         main: crate::tuning::main,
     },
@@ -139,13 +143,13 @@ mod tests {
         assert!(
             e.contains("\"bridgez\"")
                 && e.contains(
-                    "bridge, firewall, flannel, host-device, host-local, loopback, portmap, ptp, static, tuning"
+                    "bridge, firewall, flannel, host-device, host-local, loopback, portmap, ptp, static, tap, tuning"
                 ),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bridge, firewall, flannel, host-device, host-local, loopback, portmap, ptp, static, tuning"),
+            e.contains("known plugins: bridge, firewall, flannel, host-device, host-local, loopback, portmap, ptp, static, tap, tuning"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

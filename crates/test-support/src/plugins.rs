@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 
 /// The plugin names a test sandbox's plugin directory offers ([`link_plugins`]).
-pub const OURS: [&str; 10] = [
+pub const OURS: [&str; 11] = [
     "bridge",
     "firewall",
     "flannel",
@@ -19,6 +19,7 @@ pub const OURS: [&str; 10] = [
     "portmap",
     "ptp",
     "static",
+    "tap",
     "tuning",
 ];
 
