@@ -29,6 +29,7 @@ pub mod error;
 pub mod link;
 pub mod link_alias;
 pub mod link_ext;
+pub mod link_kinds;
 pub mod neigh;
 pub mod net;
 pub mod netns;

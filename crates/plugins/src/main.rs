@@ -5,6 +5,7 @@
 
 mod bridge;
 mod common;
+mod dummy;
 mod firewall;
 mod flannel;
 mod host_device;
@@ -16,6 +17,8 @@ mod registry;
 mod static_ipam;
 mod tap;
 mod tuning;
+mod vlan;
+mod vrf;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -24,6 +24,10 @@ pub const PLUGINS: &[Entry] = &[
         main: crate::bridge::main,
     },
     Entry {
+        name: "dummy",
+        main: crate::dummy::main,
+    },
+    Entry {
         name: "firewall",
         main: crate::firewall::main,
     },
@@ -62,6 +66,14 @@ pub const PLUGINS: &[Entry] = &[
     Entry {
         name: "tuning",
         main: crate::tuning::main,
+    },
+    Entry {
+        name: "vlan",
+        main: crate::vlan::main,
+    },
+    Entry {
+        name: "vrf",
+        main: crate::vrf::main,
     },
 ];
 
@@ -143,13 +155,13 @@ mod tests {
         assert!(
             e.contains("\"bridgez\"")
                 && e.contains(
-                    "bridge, firewall, flannel, host-device, host-local, loopback, portmap, ptp, static, tap, tuning"
+                    "bridge, dummy, firewall, flannel, host-device, host-local, loopback, portmap, ptp, static, tap, tuning, vlan, vrf"
                 ),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bridge, firewall, flannel, host-device, host-local, loopback, portmap, ptp, static, tap, tuning"),
+            e.contains("known plugins: bridge, dummy, firewall, flannel, host-device, host-local, loopback, portmap, ptp, static, tap, tuning, vlan, vrf"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

@@ -9,8 +9,9 @@ use std::sync::OnceLock;
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 
 /// The plugin names a test sandbox's plugin directory offers ([`link_plugins`]).
-pub const OURS: [&str; 11] = [
+pub const OURS: [&str; 14] = [
     "bridge",
+    "dummy",
     "firewall",
     "flannel",
     "host-device",
@@ -21,6 +22,8 @@ pub const OURS: [&str; 11] = [
     "static",
     "tap",
     "tuning",
+    "vlan",
+    "vrf",
 ];
 
 /// The multi-call plugin binary `twill-cni` of this build: `cargo test` puts a crate's test
