@@ -1,0 +1,436 @@
+//! dummy, vlan, vrf — and host-device with a real PCI (virtio) NIC handed back by the
+//! kernel — against Debian's kernel in one VM boot (this machine's kernel has no dummy,
+//! 802.1Q or vrf, and no device a destroyed namespace hands back): results, the kernel's
+//! state, traffic over a tagged link, differential against the reference vlan and vrf
+//! (v1.1.1), DEL idempotent, CHECK, GC and STATUS.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::run::Request;
+use support::{state, traffic, Impl, Ns, Sandbox};
+use twill_kernel::link_kinds::{Kind, KindInfo, LinkKind};
+use twill_kernel::{Address, IpPrefix, LinkId, Netlink, NewLink};
+use twill_test_support::vm::{self, Nic, VmOptions};
+use twill_test_support::{HostSettings, Namespaces};
+
+/// The host's side: one VM with a NIC (for host-device), this file's guest test in it.
+#[test]
+fn link_plugins_in_a_vm() {
+    if vm::in_guest() {
+        return guest();
+    }
+    let mut nss = Namespaces::new();
+    let ns = nss.host("vm", &HostSettings::default());
+    let opts = VmOptions::default()
+        .nic(Nic::tap(&ns, "tap0"))
+        .timeout(Duration::from_secs(400));
+    let out = vm::run_test("link_plugins_in_a_vm", &opts);
+    eprintln!("boot {:?}, total {:?}", out.boot, out.total);
+}
+
+fn guest() {
+    let t = std::time::Instant::now();
+    dummy();
+    eprintln!("dummy done after {:?}", t.elapsed());
+    vlan();
+    eprintln!("vlan done after {:?}", t.elapsed());
+    vrf();
+    eprintln!("vrf done after {:?}", t.elapsed());
+    host_device_handed_back();
+    eprintln!("host-device done after {:?}", t.elapsed());
+}
+
+fn kind(ns: &mut Ns, name: &str) -> KindInfo {
+    ns.nl.link_kind_info(LinkId::Name(name)).unwrap()
+}
+
+/// dummy at an old, a CHECK-capable and the latest version: the link, its addresses and
+/// routes, CHECK, a second ADD refused with the first intact, DEL twice, GC and STATUS.
+fn dummy() {
+    let mut sb = Sandbox::new();
+    let mut pod = sb.pod("p");
+    for v in ["0.2.0", "0.4.0", "1.1.0"] {
+        let c = sb.conf(json!({"cniVersion": v, "name": "dm", "type": "dummy",
+            "ipam": {"type": "host-local", "routes": [{"dst": "10.99.0.0/16"}],
+                     "ranges": [[{"subnet": "10.50.0.0/24"}], [{"subnet": "fd00:50::/64"}]]}}));
+        let r = sb.twill("dummy", "ADD", "ctr", &pod.path, &c).ok();
+        let s = state::container(&mut pod, "eth0");
+        assert_eq!(s["kind"], "dummy", "{v}: {s}");
+        assert_eq!(s["up"], true, "{v}: {s}");
+        let addrs = s["addrs"].to_string();
+        assert!(
+            addrs.contains("\"10.50.0.") && addrs.contains("\"fd00:50::"),
+            "{s}"
+        );
+        assert!(s["routes"].to_string().contains("10.99.0.0/16"), "{s}");
+        if v >= "0.4.0" {
+            let mut check = c.clone();
+            check["prevResult"] = r.clone();
+            sb.twill("dummy", "CHECK", "ctr", &pod.path, &check).ok();
+            assert_eq!(r["interfaces"][0]["name"], "eth0", "{r}");
+        }
+        let (_, msg) = sb.twill("dummy", "ADD", "ctr", &pod.path, &c).err();
+        assert!(msg.contains("eth0"), "{msg}");
+        assert_eq!(sb.reserved("dm").len(), 2, "a refused ADD released");
+        assert_eq!(
+            kind(&mut pod, "eth0"),
+            KindInfo::Other(Some("dummy".into()))
+        );
+        if v == "1.1.0" {
+            let mut gc = c.clone();
+            gc["cni.dev/valid-attachments"] = json!([{"containerID": "ctr", "ifname": "eth0"}]);
+            sb.twill("dummy", "GC", "", &pod.path, &gc).ok();
+            assert_eq!(sb.reserved("dm").len(), 2);
+            let status = Request {
+                netns: None,
+                ..Request::new("STATUS", "", &pod.path)
+            };
+            sb.exec(Impl::Twill, "dummy", &status, &c).ok();
+        }
+        sb.twill("dummy", "DEL", "ctr", &pod.path, &c).ok();
+        assert!(pod.nl.link_get(LinkId::Name("eth0")).is_err(), "{v}");
+        assert!(sb.reserved("dm").is_empty());
+        sb.twill("dummy", "DEL", "ctr", &pod.path, &c).ok();
+    }
+}
+
+/// One vlan attachment through `imp` in a fresh world: master `m0` in the host, its peer in
+/// a "far" namespace with vlan 10 and 10.51.0.100; what was observed.
+fn vlan_world(imp: Impl, v: &str) -> Value {
+    let mut sb = Sandbox::new();
+    let mut far = sb.another_host("far", &HostSettings::default());
+    let pod = sb.pod("p");
+    let mut pod = pod;
+    sb.host
+        .nl
+        .link_add(&NewLink::veth("m0", "m0p").peer_netns(far.ns.as_fd()))
+        .unwrap();
+    sb.host.nl.link_set_up(LinkId::Name("m0")).unwrap();
+    far.nl.link_set_up(LinkId::Name("m0p")).unwrap();
+    let parent = far.nl.link_index("m0p").unwrap();
+    far.nl
+        .link_add_kind(&LinkKind::new("m0p.10", Kind::Vlan { parent, id: 10 }))
+        .unwrap();
+    let idx = far.nl.link_index("m0p.10").unwrap();
+    let p: IpPrefix = "10.51.0.100/24".parse().unwrap();
+    far.nl.addr_add(&Address::new(idx, p)).unwrap();
+    far.nl.link_set_up(LinkId::Index(idx)).unwrap();
+
+    let c = sb.conf(json!({"cniVersion": v, "name": "vl", "type": "vlan",
+        "master": "m0", "vlanId": 10, "mtu": 1400,
+        "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.51.0.0/24"}]]}}));
+    let r = sb
+        .exec(imp, "vlan", &Request::new("ADD", "ctr", &pod.path), &c)
+        .ok();
+    let mut seen = json!({
+        "result": state::normalized(r.clone()),
+        "container": state::container(&mut pod, "eth0"),
+        "kind": format!("{:?}", kind(&mut pod, "eth0")),
+        "traffic": traffic::udp(&pod, &far, "10.51.0.100".parse().unwrap()),
+    });
+    if v >= "0.4.0" {
+        let mut check = c.clone();
+        check["prevResult"] = r;
+        let run = sb.exec(
+            imp,
+            "vlan",
+            &Request::new("CHECK", "ctr", &pod.path),
+            &check,
+        );
+        seen["check"] = json!(run.exit);
+    }
+    sb.exec(imp, "vlan", &Request::new("DEL", "ctr", &pod.path), &c)
+        .ok();
+    seen["after_del"] = json!({
+        "link": pod.nl.link_get(LinkId::Name("eth0")).is_ok(),
+        "reserved": sb.reserved("vl"),
+    });
+    seen
+}
+
+/// vlan against the reference at 0.3.1 and 1.0.0 (same result, container state, traffic
+/// over the tagged link), then ours alone: linkInContainer, bad MTU, DEL twice.
+fn vlan() {
+    for v in ["0.3.1", "1.0.0"] {
+        let ours = vlan_world(Impl::Twill, v);
+        let theirs = vlan_world(Impl::Reference, v);
+        assert_eq!(ours["traffic"], json!({"Ok": null}), "{ours:#}");
+        assert!(
+            ours["kind"].as_str().unwrap().contains("id: 10"),
+            "{ours:#}"
+        );
+        assert_eq!(
+            ours, theirs,
+            "vlan at {v}\n ours: {ours:#}\ntheirs: {theirs:#}"
+        );
+    }
+    let mut sb = Sandbox::new();
+    let mut pod = sb.pod("p");
+    pod.nl.link_add(&NewLink::veth("pm0", "pm0p")).unwrap();
+    // A vlan comes up only over a master that is up.
+    pod.nl.link_set_up(LinkId::Name("pm0")).unwrap();
+    let mut c = sb.conf(json!({"cniVersion": "1.1.0", "name": "vl", "type": "vlan",
+        "master": "pm0", "vlanId": 20, "linkInContainer": true,
+        "ipam": {"type": "host-local", "ranges": [[{"subnet": "fd00:51::/64"}]]}}));
+    let r = sb.twill("vlan", "ADD", "ctr", &pod.path, &c).ok();
+    assert_eq!(r["ips"][0]["address"], "fd00:51::2/64", "{r}");
+    let link = pod.nl.link_get(LinkId::Name("eth0")).unwrap();
+    assert_eq!(link.link, Some(pod.nl.link_index("pm0").unwrap()));
+    assert_eq!(
+        kind(&mut pod, "eth0"),
+        KindInfo::Vlan {
+            id: 20,
+            protocol: Some(0x8100)
+        }
+    );
+    let mut check = c.clone();
+    check["prevResult"] = r;
+    sb.twill("vlan", "CHECK", "ctr", &pod.path, &check).ok();
+    let mut wrong = check.clone();
+    wrong["vlanId"] = 21.into();
+    assert!(sb
+        .twill("vlan", "CHECK", "ctr", &pod.path, &wrong)
+        .err()
+        .1
+        .contains("vlan id"));
+    sb.twill("vlan", "DEL", "ctr", &pod.path, &c).ok();
+    sb.twill("vlan", "DEL", "ctr", &pod.path, &c).ok();
+    assert!(pod.nl.link_get(LinkId::Name("eth0")).is_err());
+    c["mtu"] = 9000.into();
+    let (code, msg) = sb.twill("vlan", "ADD", "ctr", &pod.path, &c).err();
+    assert_eq!(code, 7, "{msg}");
+    assert!(msg.contains("mtu"), "{msg}");
+    c["mtu"] = 0.into();
+    c["master"] = "nope0".into();
+    assert!(sb
+        .twill("vlan", "ADD", "ctr", &pod.path, &c)
+        .err()
+        .1
+        .contains("nope0"));
+    assert!(pod.nl.link_get(LinkId::Name("eth0")).is_err());
+    assert!(sb.reserved("vl").is_empty());
+}
+
+/// `dummy` (ours) then `vrf` (`imp`) for `eth0`, in a fresh world; what was observed.
+fn vrf_world(imp: Impl) -> Value {
+    let mut sb = Sandbox::new();
+    let mut pod = sb.pod("p");
+    let d = sb.conf(json!({"cniVersion": "1.0.0", "name": "vr", "type": "dummy",
+        "ipam": {"type": "host-local", "routes": [{"dst": "10.99.0.0/16"}],
+                 "ranges": [[{"subnet": "10.52.0.0/24"}], [{"subnet": "fd00:52::/64"}]]}}));
+    let r = sb.twill("dummy", "ADD", "ctr", &pod.path, &d).ok();
+    let mut c = json!({"cniVersion": "1.0.0", "name": "vr", "type": "vrf", "vrfname": "blue"});
+    c["prevResult"] = r.clone();
+    let out = sb
+        .exec(imp, "vrf", &Request::new("ADD", "ctr", &pod.path), &c)
+        .ok();
+    let blue = pod.nl.link_get(LinkId::Name("blue")).unwrap();
+    let table = match kind(&mut pod, "blue") {
+        KindInfo::Vrf { table } => table,
+        other => panic!("{other:?}"),
+    };
+    let mut routes: Vec<String> = pod
+        .nl
+        .route_list(None, Some(table))
+        .unwrap()
+        .into_iter()
+        .filter(|r| !r.dst.addr().to_string().starts_with("fe80") && !r.dst.addr().is_multicast())
+        .filter(|r| r.kind == twill_kernel::RouteType::UNICAST)
+        .map(|r| r.dst.to_string())
+        .collect();
+    routes.sort();
+    let eth0 = pod.nl.link_get(LinkId::Name("eth0")).unwrap();
+    json!({
+        "output": out, "prev": r, "table": table, "up": blue.is_up(),
+        "enslaved": eth0.master == Some(blue.index),
+        "addrs": state::container(&mut pod, "eth0")["addrs"],
+        "routes": routes,
+    })
+}
+
+/// vrf against the reference: same result, table, enslaving, addresses; ours also moves the
+/// interface's routes into the VRF's table (the reference v1.1.1 loses them). Then ours
+/// alone: a second interface in the same VRF, a table mismatch, CHECK, DEL keeping the VRF
+/// until its last interface goes, DEL twice.
+fn vrf() {
+    let ours = vrf_world(Impl::Twill);
+    let theirs = vrf_world(Impl::Reference);
+    for key in ["table", "up", "enslaved", "addrs"] {
+        assert_eq!(
+            ours[key], theirs[key],
+            "{key}\n ours: {ours:#}\ntheirs: {theirs:#}"
+        );
+    }
+    assert_eq!(ours["output"], ours["prev"], "{ours:#}");
+    assert_eq!(theirs["output"], theirs["prev"], "{theirs:#}");
+    assert_eq!(ours["table"], 1);
+    let moved = ours["routes"].to_string();
+    assert!(
+        moved.contains("10.99.0.0/16") && moved.contains("10.52.0.0/24"),
+        "{ours:#}"
+    );
+    assert!(
+        !theirs["routes"].to_string().contains("10.99.0.0/16"),
+        "{theirs:#}"
+    );
+
+    let mut sb = Sandbox::new();
+    let mut pod = sb.pod("p");
+    let mut results = Vec::new();
+    for ifname in ["eth0", "eth1"] {
+        let d = sb.conf(json!({"cniVersion": "1.1.0", "name": "vr", "type": "dummy",
+            "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.53.0.0/24"}]]}}));
+        let req = Request {
+            ifname,
+            ..Request::new("ADD", "ctr", &pod.path)
+        };
+        let r = sb.exec(Impl::Twill, "dummy", &req, &d).ok();
+        let mut c = json!({"cniVersion": "1.1.0", "name": "vr", "type": "vrf",
+                           "vrfname": "red", "table": 1234});
+        c["prevResult"] = r;
+        sb.exec(Impl::Twill, "vrf", &req, &c).ok();
+        let check = Request {
+            ifname,
+            ..Request::new("CHECK", "ctr", &pod.path)
+        };
+        sb.exec(Impl::Twill, "vrf", &check, &c).ok();
+        results.push(c);
+    }
+    assert_eq!(kind(&mut pod, "red"), KindInfo::Vrf { table: 1234 });
+    let mut other = results[0].clone();
+    other["table"] = 99.into();
+    let req = Request {
+        ifname: "eth0",
+        ..Request::new("ADD", "ctr", &pod.path)
+    };
+    assert!(sb
+        .exec(Impl::Twill, "vrf", &req, &other)
+        .err()
+        .1
+        .contains("different routing table"));
+    let mut no_prev = results[0].clone();
+    no_prev.as_object_mut().unwrap().remove("prevResult");
+    assert!(sb
+        .exec(Impl::Twill, "vrf", &req, &no_prev)
+        .err()
+        .1
+        .contains("prevResult"));
+    for (i, ifname) in ["eth0", "eth1"].into_iter().enumerate() {
+        let req = Request {
+            ifname,
+            ..Request::new("DEL", "ctr", &pod.path)
+        };
+        sb.exec(Impl::Twill, "vrf", &req, &results[i]).ok();
+        let dev = pod.nl.link_get(LinkId::Name(ifname)).unwrap();
+        assert_eq!(dev.master, None);
+        let red = pod.nl.link_get(LinkId::Name("red"));
+        assert_eq!(
+            red.is_ok(),
+            i == 0,
+            "the VRF outlives only its first interface"
+        );
+        sb.exec(Impl::Twill, "vrf", &req, &results[i]).ok();
+    }
+    let old = json!({"cniVersion": "0.3.0", "name": "vr", "type": "vrf", "vrfname": "red"});
+    let req = Request {
+        ifname: "eth0",
+        ..Request::new("ADD", "ctr", &pod.path)
+    };
+    assert_eq!(sb.exec(Impl::Twill, "vrf", &req, &old).err().0, 1);
+}
+
+/// The guest's virtio NIC, selected by `pciBusID` (found under the PCI device's virtio
+/// directory), moved into a pod; the pod's namespace destroyed, so the kernel hands the
+/// NIC back to the initial namespace under its container name; DEL renames it. The plugin
+/// runs in the guest's initial namespace, as on a real host (a VM is its own machine).
+fn host_device_handed_back() {
+    let mut sb = Sandbox::new();
+    let pod = sb.pod("p");
+    let mut init = Netlink::open().unwrap();
+    let eth0 = init.link_get(LinkId::Name("eth0")).unwrap();
+    let dev = std::fs::canonicalize("/sys/class/net/eth0/device").unwrap();
+    assert!(
+        dev.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("virtio"),
+        "{dev:?}"
+    );
+    let pci = dev
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let c = json!({"cniVersion": "1.1.0", "name": "hdpci", "type": "host-device",
+        "pciBusID": pci, "dataDir": sb.tmp.join("hd").to_string_lossy(),
+        "ipam": {"type": "host-local", "dataDir": sb.ipam_dir().to_string_lossy(),
+                 "ranges": [[{"subnet": "10.54.0.0/24"}]]}});
+    let bin = sb.bin_dir();
+    let run = |cmd: &str, netns: &Path| {
+        let mut child = Command::new(bin.join("host-device"))
+            .env_clear()
+            .env("CNI_COMMAND", cmd)
+            .env("CNI_CONTAINERID", "ctr")
+            .env("CNI_NETNS", netns)
+            .env("CNI_IFNAME", "net1")
+            .env("CNI_PATH", &bin)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        serde_json::to_writer(child.stdin.take().unwrap(), &c).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd}: {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let r = run("ADD", &pod.path);
+    assert!(r.contains("10.54.0.2/24"), "{r}");
+    assert!(init.link_get(LinkId::Name("eth0")).is_err());
+    let path = sb.delete_pod(pod);
+    let mut back = None;
+    for _ in 0..500 {
+        if let Ok(l) = init.link_get(LinkId::Name("net1")) {
+            back = Some(l);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let back = back.expect("the kernel did not hand the NIC back");
+    assert_eq!(back.mac, eth0.mac);
+    assert_eq!(
+        init.link_alias(LinkId::Index(back.index))
+            .unwrap()
+            .as_deref(),
+        Some("eth0")
+    );
+    run("DEL", &path);
+    let restored = init.link_get(LinkId::Name("eth0")).unwrap();
+    assert_eq!(restored.mac, eth0.mac);
+    assert_eq!(
+        init.link_alias(LinkId::Index(restored.index)).unwrap(),
+        None
+    );
+    assert!(sb.reserved("hdpci").is_empty());
+    run("DEL", &path);
+}
