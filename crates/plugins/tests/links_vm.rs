@@ -51,6 +51,53 @@ fn guest() {
     eprintln!("vrf done after {:?}", t.elapsed());
     host_device_handed_back();
     eprintln!("host-device done after {:?}", t.elapsed());
+    never_executes_a_program();
+}
+
+/// dummy, vrf chained on it, and vlan through ADD, CHECK, GC and DEL with `ip`, `sh` and
+/// friends on PATH replaced by traps.
+fn never_executes_a_program() {
+    let mut sb = Sandbox::new();
+    let (traps, marker) = sb.traps(&["ip", "sh", "bridge", "modprobe"]);
+    let pod = sb.pod("p");
+    sb.host.nl.link_add(&NewLink::veth("m0", "m0p")).unwrap();
+    sb.host.nl.link_set_up(LinkId::Name("m0")).unwrap();
+    let ipam = |net: &str| json!({"type": "host-local", "ranges": [[{"subnet": net}]]});
+    let dummy = sb.conf(json!({"cniVersion": "1.1.0", "name": "nx", "type": "dummy",
+                               "ipam": ipam("10.55.0.0/24")}));
+    let vlan = sb.conf(json!({"cniVersion": "1.1.0", "name": "nx2", "type": "vlan",
+                              "master": "m0", "vlanId": 7, "ipam": ipam("10.56.0.0/24")}));
+    let run = |plugin: &str, cmd: &str, ifname: &str, conf: &Value| {
+        let req = Request {
+            ifname,
+            path: Some(&traps),
+            ..Request::new(cmd, "ctr", &pod.path)
+        };
+        sb.exec(Impl::Twill, plugin, &req, conf).ok()
+    };
+    let r = run("dummy", "ADD", "eth0", &dummy);
+    let mut vrf = json!({"cniVersion": "1.1.0", "name": "nx", "type": "vrf", "vrfname": "v"});
+    vrf["prevResult"] = r.clone();
+    run("vrf", "ADD", "eth0", &vrf);
+    let v = run("vlan", "ADD", "eth1", &vlan);
+    let mut gc = dummy.clone();
+    gc["cni.dev/valid-attachments"] = json!([{"containerID": "ctr", "ifname": "eth0"}]);
+    for (plugin, ifname, conf, prev) in [("dummy", "eth0", &dummy, &r), ("vlan", "eth1", &vlan, &v)]
+    {
+        let mut check = conf.clone();
+        check["prevResult"] = prev.clone();
+        run(plugin, "CHECK", ifname, &check);
+    }
+    run("vrf", "CHECK", "eth0", &vrf);
+    run("dummy", "GC", "eth0", &gc);
+    run("vrf", "DEL", "eth0", &vrf);
+    run("dummy", "DEL", "eth0", &dummy);
+    run("vlan", "DEL", "eth1", &vlan);
+    assert!(
+        !marker.exists(),
+        "a plugin executed: {}",
+        std::fs::read_to_string(&marker).unwrap_or_default()
+    );
 }
 
 fn kind(ns: &mut Ns, name: &str) -> KindInfo {
