@@ -24,6 +24,7 @@
 
 pub mod addr;
 pub mod bridge_port;
+pub mod bridge_vlan;
 pub mod conntrack;
 pub mod error;
 pub mod link;

@@ -21,6 +21,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use support::run::Request;
 use support::{state, traffic, Impl, Ns, Sandbox};
+use twill_kernel::bridge_vlan::PortVlan;
 use twill_kernel::link_kinds::{Kind, KindInfo, LinkKind};
 use twill_kernel::{Address, IpPrefix, LinkId, Netlink, NewLink};
 use twill_test_support::vm::{self, Nic, VmOptions};
@@ -39,6 +40,14 @@ fn link_plugins_in_a_vm() {
         .timeout(Duration::from_secs(400));
     let out = vm::run_test("link_plugins_in_a_vm", &opts);
     eprintln!("boot {:?}, total {:?}", out.boot, out.total);
+    for line in out.stderr.lines().filter(|l| l.contains(" done after ")) {
+        eprintln!("guest: {line}");
+    }
+    assert!(
+        out.stderr.contains("bridge vlans done after"),
+        "{}",
+        out.stderr
+    );
 }
 
 fn guest() {
@@ -51,7 +60,149 @@ fn guest() {
     eprintln!("vrf done after {:?}", t.elapsed());
     host_device_handed_back();
     eprintln!("host-device done after {:?}", t.elapsed());
+    bridge_vlans();
+    eprintln!("bridge vlans done after {:?}", t.elapsed());
     never_executes_a_program();
+}
+
+/// The VLANs of the host port of a bridge result.
+fn port_vlans(sb: &mut Sandbox, result: &Value) -> Vec<PortVlan> {
+    let port = result["interfaces"][1]["name"].as_str().unwrap();
+    let index = sb.host.nl.link_index(port).unwrap();
+    let mut v = sb.host.nl.bridge_port_vlans(index).unwrap();
+    v.sort_by_key(|p| p.vid);
+    v
+}
+
+fn bridge_conf(sb: &Sandbox, extra: Value) -> Value {
+    let mut c = sb.conf(
+        json!({"cniVersion": "1.0.0", "name": "bv", "type": "bridge",
+        "bridge": "br-vl",
+        "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.57.0.0/24"}]]}}),
+    );
+    for (k, v) in extra.as_object().unwrap() {
+        c[k] = v.clone();
+    }
+    c
+}
+
+/// The bridge's VLAN keys: two pods on VLAN 10 reach each other, one on VLAN 20 (without the
+/// default VLAN) reaches neither; a trunk port carries its VLANs tagged; CHECK sees a VLAN
+/// removed; the reference (v1.1.1, `vlan` only) gives an access port the same VLANs, and
+/// leaves an existing bridge unfiltered where twill turns filtering on.
+fn bridge_vlans() {
+    let mut sb = Sandbox::new();
+    let (a, b, c) = (sb.pod("a"), sb.pod("b"), sb.pod("c"));
+    let ten = bridge_conf(&sb, json!({"vlan": 10}));
+    let twenty = bridge_conf(&sb, json!({"vlan": 20, "preserveDefaultVlan": false}));
+    let ra = sb.twill("bridge", "ADD", "a", &a.path, &ten).ok();
+    let rb = sb.twill("bridge", "ADD", "b", &b.path, &ten).ok();
+    let rc = sb.twill("bridge", "ADD", "c", &c.path, &twenty).ok();
+    assert_eq!(
+        sb.host
+            .nl
+            .bridge_vlan_filtering(LinkId::Name("br-vl"))
+            .unwrap(),
+        Some(true)
+    );
+    let ip = |r: &Value| {
+        r["ips"][0]["address"]
+            .as_str()
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(traffic::udp(&a, &b, ip(&rb)), Ok(()));
+    assert!(
+        traffic::udp(&a, &c, ip(&rc)).is_err(),
+        "VLAN 10 reached VLAN 20"
+    );
+    assert!(
+        traffic::udp(&c, &a, ip(&ra)).is_err(),
+        "VLAN 20 reached VLAN 10"
+    );
+    let tagged1 = PortVlan {
+        untagged: true,
+        ..PortVlan::tagged(1)
+    };
+    assert_eq!(
+        port_vlans(&mut sb, &ra),
+        vec![tagged1, PortVlan::access(10)]
+    );
+    assert_eq!(port_vlans(&mut sb, &rc), vec![PortVlan::access(20)]);
+    let mut check = ten.clone();
+    check["prevResult"] = ra.clone();
+    sb.twill("bridge", "CHECK", "a", &a.path, &check).ok();
+    let mut check_c = twenty.clone();
+    check_c["prevResult"] = rc.clone();
+    sb.twill("bridge", "CHECK", "c", &c.path, &check_c).ok();
+    let pa = sb
+        .host
+        .nl
+        .link_index(ra["interfaces"][1]["name"].as_str().unwrap())
+        .unwrap();
+    sb.host
+        .nl
+        .bridge_port_vlans_del(pa, &[PortVlan::tagged(10)])
+        .unwrap();
+    assert!(sb
+        .twill("bridge", "CHECK", "a", &a.path, &check)
+        .err()
+        .1
+        .contains("vlan 10"));
+
+    let d = sb.pod("d");
+    let trunk = bridge_conf(
+        &sb,
+        json!({"vlanTrunk": [{"id": 10}, {"minID": 30, "maxID": 32}]}),
+    );
+    let rd = sb.twill("bridge", "ADD", "d", &d.path, &trunk).ok();
+    let want: Vec<PortVlan> = [10, 30, 31, 32].into_iter().map(PortVlan::tagged).collect();
+    let mut with_default = vec![PortVlan {
+        pvid: true,
+        untagged: true,
+        ..PortVlan::tagged(1)
+    }];
+    with_default.extend(want);
+    assert_eq!(port_vlans(&mut sb, &rd), with_default);
+    for (id, pod, conf) in [
+        ("a", &a, &ten),
+        ("b", &b, &ten),
+        ("c", &c, &twenty),
+        ("d", &d, &trunk),
+    ] {
+        sb.twill("bridge", "DEL", id, &pod.path, conf).ok();
+    }
+    assert!(sb.reserved("bv").is_empty());
+
+    // Against the reference: an access port's VLANs, and an existing unfiltered bridge.
+    let mut seen = Vec::new();
+    for imp in [Impl::Twill, Impl::Reference] {
+        let mut sb = Sandbox::new();
+        sb.host.nl.link_add(&NewLink::bridge("br-vl")).unwrap();
+        let pod = sb.pod("p");
+        let conf = bridge_conf(&sb, json!({"vlan": 10}));
+        let r = sb
+            .exec(imp, "bridge", &Request::new("ADD", "ctr", &pod.path), &conf)
+            .ok();
+        let vlans = port_vlans(&mut sb, &r);
+        let filtering = sb
+            .host
+            .nl
+            .bridge_vlan_filtering(LinkId::Name("br-vl"))
+            .unwrap();
+        seen.push((vlans, filtering));
+    }
+    assert_eq!(
+        seen[0].0, seen[1].0,
+        "port vlans: ours {:?}, reference {:?}",
+        seen[0], seen[1]
+    );
+    assert_eq!(seen[0].1, Some(true));
+    assert_eq!(seen[1].1, Some(false), "the reference turned filtering on");
 }
 
 /// dummy, vrf chained on it, and vlan through ADD, CHECK, GC and DEL with `ip`, `sh` and

@@ -94,6 +94,10 @@ fn attach<'a>(ctx: &Ctx<'a>, host: &mut Netlink, undo: &mut Undo<'a>) -> Result<
         host.bridge_port_set(LinkId::Name(&port.host_name), &change)
             .map_err(|e| internal(format!("failed to set up port {}: {e}", port.host_name)))?;
     }
+    if conf.vlans.filtering() {
+        let index = host.link_index(&port.host_name).map_err(kernel)?;
+        super::vlan::apply(host, index, &port.host_name, &conf.vlans)?;
+    }
     // A bridge port needs no IPv6 address of its own (frames arriving on a port belong to
     // the bridge, never to the port's stack), and the link-local address the kernel would
     // give it makes it send probes, reports and solicitations that the bridge floods to every

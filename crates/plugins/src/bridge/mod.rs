@@ -8,6 +8,7 @@ pub mod config;
 mod gateway;
 mod setup;
 pub mod spoofchk;
+mod vlan;
 
 use std::process::ExitCode;
 
