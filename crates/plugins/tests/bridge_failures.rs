@@ -60,7 +60,6 @@ fn refused_configurations_name_the_key_and_leave_nothing() {
             "preserveDefaultVlan",
         ),
         (json!({"vlan": 5000}), 7, "vlan"),
-        (json!({"vlan": 5, "isGateway": true}), 2, "isGateway"),
         (
             json!({"hairpinMode": true, "promiscMode": true}),
             7,

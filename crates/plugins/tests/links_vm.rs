@@ -203,6 +203,64 @@ fn bridge_vlans() {
     );
     assert_eq!(seen[0].1, Some(true));
     assert_eq!(seen[1].1, Some(false), "the reference turned filtering on");
+    vlan_gateway();
+}
+
+/// `isGateway` with `vlan`: the gateway on `br-vl.10`, a veth whose peer is a port of VLAN
+/// 10; pods reach it and each other; result and state as the reference's.
+fn vlan_gateway() {
+    let mut seen = Vec::new();
+    for imp in [Impl::Twill, Impl::Reference] {
+        let mut sb = Sandbox::new();
+        let (a, b) = (sb.pod("a"), sb.pod("b"));
+        let mut conf = bridge_conf(&sb, json!({"vlan": 10, "isGateway": true}));
+        conf["ipam"]["ranges"] = json!([[{"subnet": "10.58.0.0/24"}]]);
+        let ra = sb
+            .exec(imp, "bridge", &Request::new("ADD", "a", &a.path), &conf)
+            .ok();
+        let rb = sb
+            .exec(imp, "bridge", &Request::new("ADD", "b", &b.path), &conf)
+            .ok();
+        let gw = sb.host.nl.link_get(LinkId::Name("br-vl.10")).unwrap();
+        let peer = gw.link.unwrap();
+        let mut addrs: Vec<String> = sb
+            .host
+            .nl
+            .addr_list(None, Some(gw.index))
+            .unwrap()
+            .into_iter()
+            .filter(|x| x.scope == twill_kernel::Scope::UNIVERSE)
+            .map(|x| x.prefix.to_string())
+            .collect();
+        addrs.sort();
+        let mut peer_vlans = sb.host.nl.bridge_port_vlans(peer).unwrap();
+        peer_vlans.sort_by_key(|p| p.vid);
+        let mut check = conf.clone();
+        check["prevResult"] = ra.clone();
+        let checked = sb.exec(imp, "bridge", &Request::new("CHECK", "a", &a.path), &check);
+        seen.push(json!({
+            "result": state::normalized(ra.clone()),
+            "gw_up": gw.is_up(),
+            "gw_addrs": addrs,
+            "peer_vlans": format!("{peer_vlans:?}"),
+            "to_gateway": traffic::udp(&a, &sb.host, "10.58.0.1".parse().unwrap()),
+            "to_b": traffic::udp(&a, &b, rb["ips"][0]["address"].as_str().unwrap().split('/').next().unwrap().parse().unwrap()),
+            "check": checked.exit,
+            "check_msg": String::from_utf8_lossy(&checked.stdout),
+        }));
+        for (id, pod) in [("a", &a), ("b", &b)] {
+            sb.exec(imp, "bridge", &Request::new("DEL", id, &pod.path), &conf)
+                .ok();
+        }
+    }
+    assert_eq!(seen[0]["to_gateway"], json!({"Ok": null}), "{:#}", seen[0]);
+    assert_eq!(seen[0]["to_b"], json!({"Ok": null}), "{:#}", seen[0]);
+    assert_eq!(seen[0]["check"], 0, "{:#}", seen[0]);
+    assert_eq!(
+        seen[0], seen[1],
+        "\n ours: {:#}\ntheirs: {:#}",
+        seen[0], seen[1]
+    );
 }
 
 /// dummy, vrf chained on it, and vlan through ADD, CHECK, GC and DEL with `ip`, `sh` and

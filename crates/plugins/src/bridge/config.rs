@@ -71,14 +71,6 @@ impl BridgeConf {
         let is_default_gateway = flag(&o, "isDefaultGateway")?;
         // As the reference: a default gateway implies a gateway, when there are addresses.
         let is_gateway = flag(&o, "isGateway")? || (is_default_gateway && ipam.is_some());
-        if is_gateway && vlans.access.is_some() {
-            // The gateway of a VLAN lives on a `<bridge>.<vlan>` veth that is a port of that
-            // VLAN: not built yet. Refused rather than a gateway on the wrong VLAN.
-            return Err(CniError::unsupported_field(
-                "isGateway",
-                "true with vlan (a gateway on a VLAN is not implemented yet by twill's bridge)",
-            ));
-        }
         let hairpin = flag(&o, "hairpinMode")?;
         let promisc = flag(&o, "promiscMode")?;
         if hairpin && promisc {
@@ -217,11 +209,6 @@ mod tests {
                 "ipMasqBackend",
             ),
             (json!({"vlan": -1}), Code::INVALID_NETWORK_CONFIG, "vlan"),
-            (
-                json!({"vlan": 3, "isGateway": true, "ipam": {"type": "host-local"}}),
-                Code::UNSUPPORTED_FIELD,
-                "isGateway",
-            ),
             (json!({"mtu": 70000}), Code::INVALID_NETWORK_CONFIG, "mtu"),
             (
                 json!({"bridge": "a/b"}),

@@ -9,6 +9,7 @@ mod gateway;
 mod setup;
 pub mod spoofchk;
 mod vlan;
+mod vlan_gateway;
 
 use std::process::ExitCode;
 

@@ -23,7 +23,7 @@ pub struct Vlans {
     /// `preserveDefaultVlan`.
     pub preserve_default: bool,
     /// Whether `vlanTrunk` was given at all (an empty list still turns filtering on).
-    trunk_given: bool,
+    pub trunk_given: bool,
 }
 
 impl Vlans {
