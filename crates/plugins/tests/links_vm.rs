@@ -60,9 +60,74 @@ fn guest() {
     eprintln!("vrf done after {:?}", t.elapsed());
     host_device_handed_back();
     eprintln!("host-device done after {:?}", t.elapsed());
+    every_version();
+    eprintln!("versions done after {:?}", t.elapsed());
     bridge_vlans();
     eprintln!("bridge vlans done after {:?}", t.elapsed());
     never_executes_a_program();
+}
+
+/// Every spec version: dummy (IPv4), vlan over a master in the pod (IPv6) and vrf chained
+/// on the dummy — ADD, CHECK where the version has it, DEL; vrf refuses versions before
+/// 0.3.1 (code 1), as the reference.
+fn every_version() {
+    const ALL: [&str; 7] = [
+        "0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0",
+    ];
+    let mut sb = Sandbox::new();
+    let mut pod = sb.pod("p");
+    pod.nl.link_add(&NewLink::veth("pm0", "pm0p")).unwrap();
+    pod.nl.link_set_up(LinkId::Name("pm0")).unwrap();
+    for v in ALL {
+        let dummy = sb.conf(json!({"cniVersion": v, "name": "ev", "type": "dummy",
+            "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.59.0.0/24"}]]}}));
+        let vlan = sb.conf(json!({"cniVersion": v, "name": "ev6", "type": "vlan",
+            "master": "pm0", "vlanId": 30, "linkInContainer": true,
+            "ipam": {"type": "host-local", "ranges": [[{"subnet": "fd00:59::/64"}]]}}));
+        let mut vrf = json!({"cniVersion": v, "name": "ev", "type": "vrf", "vrfname": "green"});
+        let req = |cmd, ifname| Request {
+            ifname,
+            ..Request::new(cmd, "ctr", &pod.path)
+        };
+        let rd = sb
+            .exec(Impl::Twill, "dummy", &req("ADD", "eth0"), &dummy)
+            .ok();
+        let rv = sb
+            .exec(Impl::Twill, "vlan", &req("ADD", "eth1"), &vlan)
+            .ok();
+        assert_eq!(rd["cniVersion"], v);
+        assert_eq!(rv["cniVersion"], v);
+        vrf["prevResult"] = rd.clone();
+        let chained = sb.exec(Impl::Twill, "vrf", &req("ADD", "eth0"), &vrf);
+        if v < "0.3.1" {
+            assert_eq!(chained.err().0, 1, "vrf at {v}");
+        } else {
+            assert_eq!(chained.ok(), rd, "vrf passes its prevResult through at {v}");
+        }
+        if v >= "0.4.0" {
+            for (plugin, ifname, conf, prev) in [
+                ("dummy", "eth0", &dummy, &rd),
+                ("vlan", "eth1", &vlan, &rv),
+                ("vrf", "eth0", &vrf, &rd),
+            ] {
+                let mut check = conf.clone();
+                check["prevResult"] = prev.clone();
+                sb.exec(Impl::Twill, plugin, &req("CHECK", ifname), &check)
+                    .ok();
+            }
+        }
+        if v >= "0.3.1" {
+            sb.exec(Impl::Twill, "vrf", &req("DEL", "eth0"), &vrf).ok();
+            assert!(pod.nl.link_get(LinkId::Name("green")).is_err(), "{v}");
+        }
+        sb.exec(Impl::Twill, "dummy", &req("DEL", "eth0"), &dummy)
+            .ok();
+        sb.exec(Impl::Twill, "vlan", &req("DEL", "eth1"), &vlan)
+            .ok();
+        assert!(pod.nl.link_get(LinkId::Name("eth0")).is_err(), "{v}");
+        assert!(pod.nl.link_get(LinkId::Name("eth1")).is_err(), "{v}");
+    }
+    assert!(sb.reserved("ev").is_empty() && sb.reserved("ev6").is_empty());
 }
 
 /// The VLANs of the host port of a bridge result.
