@@ -172,6 +172,7 @@ fn bad_input_leaves_the_device_alone() {
     for (key, value, code) in [
         ("device", json!("nope0"), 999),
         ("device", json!("a/b"), 7),
+        ("device", json!("lo"), 7),
         ("hwaddr", json!("02:00:00:00:00:99"), 999),
         ("hwaddr", json!("not-a-mac"), 7),
         ("kernelpath", json!("/sys/devices/none"), 999),

@@ -15,6 +15,9 @@ use crate::common::configure::{self, IfaceSysctls};
 use crate::common::error::{internal, kernel};
 use crate::common::{ipam, netns};
 
+/// `IFF_LOOPBACK`.
+const IFF_LOOPBACK: u32 = 0x8;
+
 /// Runs ADD and returns the result in the configuration's version.
 pub fn add(args: &CmdArgs) -> Result<Value, CniError> {
     let conf = HostDeviceConf::parse(args)?;
@@ -42,6 +45,14 @@ pub fn add(args: &CmdArgs) -> Result<Value, CniError> {
         )));
     }
     let dev = find::host_link(&mut host, &sel)?;
+    if dev.flags & IFF_LOOPBACK != 0 {
+        // The kernel refuses to move it (it is local to its namespace), but only after the
+        // host's loopback was taken down for the move: refused before anything changes.
+        return Err(CniError::invalid_config(format!(
+            "{}: the loopback device cannot be moved into a container",
+            sel.describe()
+        )));
+    }
     let saved = Saved {
         container_id: args.container_id.clone(),
         ifname: args.ifname.clone(),
