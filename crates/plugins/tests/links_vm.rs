@@ -426,6 +426,38 @@ fn dummy() {
         assert!(sb.reserved("dm").is_empty());
         sb.twill("dummy", "DEL", "ctr", &pod.path, &c).ok();
     }
+    // DEL without CNI_NETNS releases the addresses (the link stays until a DEL that can
+    // reach it); with the namespace gone, DEL succeeds — for dummy and vlan alike.
+    sb.host.nl.link_add(&NewLink::veth("m1", "m1p")).unwrap();
+    sb.host.nl.link_set_up(LinkId::Name("m1")).unwrap();
+    let ipam = |net: &str| json!({"type": "host-local", "ranges": [[{"subnet": net}]]});
+    let dummy = sb.conf(json!({"cniVersion": "1.0.0", "name": "dm", "type": "dummy",
+                               "ipam": ipam("10.50.1.0/24")}));
+    let vlan = sb.conf(json!({"cniVersion": "1.0.0", "name": "dm", "type": "vlan",
+                              "master": "m1", "vlanId": 5, "ipam": ipam("10.50.2.0/24")}));
+    for (plugin, ifname, conf) in [("dummy", "eth0", &dummy), ("vlan", "eth1", &vlan)] {
+        let req = Request {
+            ifname,
+            ..Request::new("ADD", "ctr", &pod.path)
+        };
+        sb.exec(Impl::Twill, plugin, &req, conf).ok();
+        let del = Request {
+            ifname,
+            netns: None,
+            ..Request::new("DEL", "ctr", &pod.path)
+        };
+        sb.exec(Impl::Twill, plugin, &del, conf).ok();
+        assert!(pod.nl.link_get(LinkId::Name(ifname)).is_ok(), "{plugin}");
+    }
+    assert!(sb.reserved("dm").is_empty());
+    let path = sb.delete_pod(pod);
+    for (plugin, ifname, conf) in [("dummy", "eth0", &dummy), ("vlan", "eth1", &vlan)] {
+        let del = Request {
+            ifname,
+            ..Request::new("DEL", "ctr", &path)
+        };
+        sb.exec(Impl::Twill, plugin, &del, conf).ok();
+    }
 }
 
 /// One vlan attachment through `imp` in a fresh world: master `m0` in the host, its peer in
