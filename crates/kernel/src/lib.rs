@@ -30,10 +30,13 @@
 
 pub mod addr;
 pub mod bridge_port;
+pub mod bridge_vlan;
 pub mod conntrack;
 pub mod error;
 pub mod link;
+pub mod link_alias;
 pub mod link_ext;
+pub mod link_kinds;
 pub mod neigh;
 pub mod net;
 pub mod netns;
@@ -44,6 +47,7 @@ pub mod reclaim;
 pub mod route;
 pub mod rule;
 pub mod sysctl;
+pub mod tap;
 pub mod tc;
 pub mod tun;
 

@@ -240,7 +240,7 @@ pub fn set_nonblocking(fd: BorrowedFd<'_>, nonblocking: bool) -> Result<()> {
 }
 
 /// Opens `/dev/net/tun` and binds the descriptor to device `name` with `flags`.
-fn set_iff(op: &'static str, name: &str, flags: libc::c_int) -> Result<OwnedFd> {
+pub(crate) fn set_iff(op: &'static str, name: &str, flags: libc::c_int) -> Result<OwnedFd> {
     let object = format!("{name:?}");
     check_name(name).map_err(|why| Error::invalid(op, object.clone(), why))?;
     // SAFETY: the path is a NUL-terminated string literal; open has no other preconditions.

@@ -32,12 +32,20 @@ pub const PLUGINS: &[Entry] = &[
         main: crate::dhcp::main,
     },
     Entry {
+        name: "dummy",
+        main: crate::dummy::main,
+    },
+    Entry {
         name: "firewall",
         main: crate::firewall::main,
     },
     Entry {
         name: "flannel",
         main: crate::flannel::main,
+    },
+    Entry {
+        name: "host-device",
+        main: crate::host_device::main,
     },
     Entry {
         name: "host-local",
@@ -72,8 +80,20 @@ pub const PLUGINS: &[Entry] = &[
         main: crate::static_ipam::main,
     },
     Entry {
+        name: "tap",
+        main: crate::tap::main,
+    },
+    Entry {
         name: "tuning",
         main: crate::tuning::main,
+    },
+    Entry {
+        name: "vlan",
+        main: crate::vlan::main,
+    },
+    Entry {
+        name: "vrf",
+        main: crate::vrf::main,
     },
 ];
 
@@ -155,13 +175,13 @@ mod tests {
         assert!(
             e.contains("\"bridgez\"")
                 && e.contains(
-                    "bandwidth, bridge, dhcp, firewall, flannel, host-local, ipvlan, loopback, macvlan, portmap, ptp, sbr, static, tuning"
+                    "bandwidth, bridge, dhcp, dummy, firewall, flannel, host-device, host-local, ipvlan, loopback, macvlan, portmap, ptp, sbr, static, tap, tuning, vlan, vrf"
                 ),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), None).unwrap_err();
         assert!(
-            e.contains("known plugins: bandwidth, bridge, dhcp, firewall, flannel, host-local, ipvlan, loopback, macvlan, portmap, ptp, sbr, static, tuning"),
+            e.contains("known plugins: bandwidth, bridge, dhcp, dummy, firewall, flannel, host-device, host-local, ipvlan, loopback, macvlan, portmap, ptp, sbr, static, tap, tuning, vlan, vrf"),
             "{e}"
         );
         let e = select(OsStr::new("twill-cni"), Some(OsStr::new("nope"))).unwrap_err();

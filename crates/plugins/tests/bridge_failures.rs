@@ -47,12 +47,16 @@ fn refused_configurations_name_the_key_and_leave_nothing() {
             "ipMasqBackend",
         ),
         (json!({"macspoofchk": "yes"}), 6, "macspoofchk"),
-        (json!({"vlan": 100}), 2, "vlan"),
-        (json!({"vlanTrunk": [{"id": 5}]}), 2, "vlanTrunk"),
+        // VLAN keys: validated before anything is made; this machine's kernel has no VLAN
+        // filtering, so a valid one fails turning it on (the VLANs themselves are tested in
+        // the VM: links_vm.rs).
+        (json!({"vlan": 100}), 999, "vlan filtering"),
+        (json!({"vlanTrunk": [{"id": 0}]}), 7, "vlanTrunk[0].id"),
+        (json!({"vlan": 5, "vlanTrunk": [{"id": 6}]}), 7, "vlanTrunk"),
         (json!({"ipMasqBackend": "bpf"}), 7, "ipMasqBackend"),
         (
-            json!({"preserveDefaultVlan": false}),
-            2,
+            json!({"preserveDefaultVlan": "no"}),
+            6,
             "preserveDefaultVlan",
         ),
         (json!({"vlan": 5000}), 7, "vlan"),

@@ -9,12 +9,14 @@ use std::sync::OnceLock;
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 
 /// The plugin names a test sandbox's plugin directory offers ([`link_plugins`]).
-pub const OURS: [&str; 14] = [
+pub const OURS: [&str; 19] = [
     "bandwidth",
     "bridge",
     "dhcp",
+    "dummy",
     "firewall",
     "flannel",
+    "host-device",
     "host-local",
     "ipvlan",
     "loopback",
@@ -23,7 +25,10 @@ pub const OURS: [&str; 14] = [
     "ptp",
     "sbr",
     "static",
+    "tap",
     "tuning",
+    "vlan",
+    "vrf",
 ];
 
 /// The multi-call plugin binary `twill-cni` of this build: `cargo test` puts a crate's test

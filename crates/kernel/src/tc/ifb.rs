@@ -130,21 +130,12 @@ impl Netlink {
         spec.emit(&mut req);
         self.request_ack("create link", &object, req)?;
         if let Some(alias) = spec.alias {
-            if let Err(e) = self.link_set_alias(spec.name, alias) {
+            if let Err(e) = self.link_set_alias(crate::LinkId::Name(spec.name), alias) {
                 let _ = self.link_delete(crate::LinkId::Name(spec.name));
                 return Err(e);
             }
         }
         Ok(())
-    }
-
-    /// Sets a link's alias (`IFLA_IFALIAS`).
-    pub fn link_set_alias(&mut self, name: &str, alias: &str) -> Result<()> {
-        let mut req = MessageBuilder::new(RTM_NEWLINK, 0);
-        IfInfo::default().emit(&mut req);
-        req.attr_str(IFLA_IFNAME, name);
-        req.attr_str(IFLA_IFALIAS, alias);
-        self.request_ack("set alias of link", &format!("{name:?}"), req)
     }
 
     /// Lists the ifb devices of the socket's namespace, with their aliases.

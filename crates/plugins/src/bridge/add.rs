@@ -94,6 +94,10 @@ fn attach<'a>(ctx: &Ctx<'a>, host: &mut Netlink, undo: &mut Undo<'a>) -> Result<
         host.bridge_port_set(LinkId::Name(&port.host_name), &change)
             .map_err(|e| internal(format!("failed to set up port {}: {e}", port.host_name)))?;
     }
+    if conf.vlans.filtering() {
+        let index = host.link_index(&port.host_name).map_err(kernel)?;
+        super::vlan::apply(host, index, &port.host_name, &conf.vlans)?;
+    }
     // A bridge port needs no IPv6 address of its own (frames arriving on a port belong to
     // the bridge, never to the port's stack), and the link-local address the kernel would
     // give it makes it send probes, reports and solicitations that the bridge floods to every
@@ -129,8 +133,26 @@ fn attach<'a>(ctx: &Ctx<'a>, host: &mut Netlink, undo: &mut Undo<'a>) -> Result<
             result.dns = from_ipam.dns;
             let gateways = gateway::calc_gateways(&mut result, conf)?;
             configure_container(ctx, &result)?;
-            if conf.is_gateway && !gateways.is_empty() {
-                pinned = gateway::apply(host, conf, ctx.bridge.index, &gateways, ctx.bridge.mac)?;
+            match conf.vlans.access {
+                Some(vid) if conf.is_gateway && !gateways.is_empty() => {
+                    // The gateway of a VLAN: on `<bridge>.<vlan>`, listed after the
+                    // container's interface, as the reference lists it.
+                    let gw = super::vlan_gateway::ensure(host, conf, ctx.bridge.index, vid)?;
+                    gateway::apply(host, conf, gw.index, &gateways, None)?;
+                    // The bridge's MAC pinned as without a VLAN, so that it does not follow
+                    // its lowest port's and CHECK finds the MAC the result names.
+                    pinned = gateway::apply(host, conf, ctx.bridge.index, &[], ctx.bridge.mac)?;
+                    let mut iface = V1Interface::new(&gw.name);
+                    if let Some(mac) = gw.mac {
+                        iface = iface.with_mac(mac.to_string());
+                    }
+                    result.add_interface(iface);
+                }
+                _ if conf.is_gateway && !gateways.is_empty() => {
+                    pinned =
+                        gateway::apply(host, conf, ctx.bridge.index, &gateways, ctx.bridge.mac)?;
+                }
+                _ => {}
             }
             // Last: the kernel marks the port up from its link-watch work, which runs while
             // the gateway is set up; by now the first look usually finds it up.

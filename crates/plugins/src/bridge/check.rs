@@ -69,6 +69,7 @@ pub fn check(args: &CmdArgs) -> Result<(), CniError> {
                 entry.name, conf.bridge
             )));
         }
+        super::vlan::check(&mut host, veth.index, &entry.name, &conf.vlans)?;
         found = true;
         break;
     }

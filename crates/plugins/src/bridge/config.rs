@@ -13,17 +13,6 @@ use crate::common::{masq, netconf};
 /// The bridge used when the configuration names none.
 pub const DEFAULT_BRIDGE: &str = "cni0";
 
-/// Keys of the reference plugin that twill does not implement yet, with the values that
-/// would need them (`None`: any value). Refused with code 2 rather than silently ignored: a
-/// pod without the VLAN its configuration asks for is a security or connectivity bug that
-/// surfaces far from its cause. (VLAN filtering needs 802.1Q, which this project's test
-/// kernel lacks; it comes with the VM-tested work.)
-const NOT_YET: [(&str, Option<&str>); 3] = [
-    ("vlan", Some("non-zero")),
-    ("vlanTrunk", None),
-    ("preserveDefaultVlan", None),
-];
-
 /// A bridge configuration, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BridgeConf {
@@ -55,6 +44,8 @@ pub struct BridgeConf {
     pub dns: Option<Dns>,
     /// The container interface's MAC: `runtimeConfig.mac` > `args.cni.mac` > `CNI_ARGS` MAC.
     pub mac: Option<MacAddr>,
+    /// `vlan`, `vlanTrunk`, `preserveDefaultVlan` (see `vlan.rs`).
+    pub vlans: super::vlan::Vlans,
     /// `ipMasq` (nftables; `ipMasqBackend: "iptables"` is refused).
     pub ip_masq: bool,
 }
@@ -72,7 +63,7 @@ impl BridgeConf {
     pub fn parse(args: &CmdArgs) -> Result<BridgeConf, CniError> {
         let net = NetConf::from_value(&args.config)?;
         let o = net.obj();
-        refuse_not_yet(&o)?;
+        let vlans = super::vlan::parse(&o)?;
         let bridge = o.str("bridge")?.unwrap_or(DEFAULT_BRIDGE).to_owned();
         twill_kernel::link::check_name(&bridge).map_err(|why| invalid("bridge", why))?;
         let mtu = netconf::mtu(&o)?;
@@ -110,35 +101,10 @@ impl BridgeConf {
             dns: netconf::dns(&net),
             mac: mac(args, &net)?,
             ip_masq: masq::enabled(&o)?,
+            vlans,
             net,
         })
     }
-}
-
-fn refuse_not_yet(o: &Obj<'_>) -> Result<(), CniError> {
-    if let Some(vlan) = o.i64("vlan")? {
-        if !(0..=4094).contains(&vlan) {
-            return Err(invalid(
-                "vlan",
-                format!("invalid VLAN ID {vlan} (must be between 0 and 4094)"),
-            ));
-        }
-    }
-    for (key, when) in NOT_YET {
-        let Some(value) = o.get(key) else { continue };
-        let refused = match when {
-            None => true,
-            Some("true") => value.as_bool() == Some(true),
-            Some(_) => value.as_i64() != Some(0),
-        };
-        if refused {
-            return Err(CniError::unsupported_field(
-                key,
-                format!("{value} (not implemented yet by twill's bridge)"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The MAC for the container interface, by precedence; each source's value must be a
@@ -242,13 +208,7 @@ mod tests {
                 Code::UNSUPPORTED_FIELD,
                 "ipMasqBackend",
             ),
-            (json!({"vlan": 1}), Code::UNSUPPORTED_FIELD, "vlan"),
             (json!({"vlan": -1}), Code::INVALID_NETWORK_CONFIG, "vlan"),
-            (
-                json!({"preserveDefaultVlan": true}),
-                Code::UNSUPPORTED_FIELD,
-                "preserveDefaultVlan",
-            ),
             (json!({"mtu": 70000}), Code::INVALID_NETWORK_CONFIG, "mtu"),
             (
                 json!({"bridge": "a/b"}),

@@ -177,6 +177,7 @@ mod tests {
             dns: None,
             mac: None,
             ip_masq: false,
+            vlans: Default::default(),
         }
     }
 

@@ -8,6 +8,8 @@ pub mod config;
 mod gateway;
 mod setup;
 pub mod spoofchk;
+mod vlan;
+mod vlan_gateway;
 
 use std::process::ExitCode;
 

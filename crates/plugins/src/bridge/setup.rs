@@ -31,6 +31,15 @@ pub fn ensure_bridge(nl: &mut Netlink, conf: &BridgeConf) -> Result<Bridge, CniE
     if link.kind.as_deref() != Some("bridge") {
         return Err(fail(format!("{name:?} already exists but is not a bridge")));
     }
+    if conf.vlans.filtering()
+        && nl.bridge_vlan_filtering(LinkId::Index(link.index)).ok() != Some(Some(true))
+    {
+        // Also on an existing bridge: VLAN keys on a bridge that does not filter would be
+        // silently ignored (the reference sets filtering only on a bridge it creates). Its
+        // other ports keep working: each has VLAN 1 as PVID from when it joined.
+        nl.bridge_set_vlan_filtering(LinkId::Index(link.index), true)
+            .map_err(|e| internal(format!("could not turn on vlan filtering of {name:?}: {e}")))?;
+    }
     if conf.promisc && link.flags & IFF_PROMISC == 0 {
         nl.link_set_promisc_flag(LinkId::Index(link.index), true)
             .map_err(|e| internal(format!("could not set promiscuous mode on {name:?}: {e}")))?;

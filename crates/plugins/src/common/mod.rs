@@ -9,6 +9,7 @@ pub mod configure;
 pub mod del;
 pub mod error;
 pub mod ipam;
+pub mod kind_link;
 pub mod lingering;
 pub mod lower;
 pub mod masq;

@@ -1,0 +1,198 @@
+//! A container interface that is a link of its own kind (dummy, vlan): made by the plugin
+//! straight in the container's namespace as `CNI_IFNAME`, then IPAM and the addresses and
+//! routes; any failure after it exists releases the address and deletes it. DEL deletes a
+//! link of that name only when it is of the plugin's kind; CHECK looks at it the same way.
+
+use serde_json::Value;
+use twill_cni::result::{CniResult, IpConfig, V1Interface, V1Result};
+use twill_cni::skel::CmdArgs;
+use twill_cni::CniError;
+use twill_kernel::{Link, LinkId, NetNs, Netlink};
+
+use super::check::{check_ips_and_routes, mac_matches};
+use super::configure::{self, IfaceSysctls};
+use super::error::{internal, kernel};
+use super::{ipam, netns, unlink};
+use twill_cni::result::Dns;
+
+/// What ADD needs besides the link itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Attach<'a> {
+    /// The plugin's name, for messages.
+    pub plugin: &'static str,
+    /// `ipam.type` (the plugins using this require one).
+    pub ipam: &'a str,
+    /// `dns` of the configuration.
+    pub dns: Option<&'a Dns>,
+}
+
+/// ADD after `create` made `CNI_IFNAME` in the container (it gets the host socket, the
+/// container's namespace and a socket inside it).
+pub fn add(
+    args: &CmdArgs,
+    at: Attach<'_>,
+    create: impl FnOnce(&mut Netlink, &NetNs, &mut Netlink) -> Result<(), CniError>,
+) -> Result<Value, CniError> {
+    let path = netns::path(args)?;
+    let container = netns::open(args)?;
+    let mut host = Netlink::open().map_err(kernel)?;
+    let (mut cnl, ()) = netns::enter(&container, path, || ())?;
+    create(&mut host, &container, &mut cnl)?;
+    let link = cnl.link_get(LinkId::Name(&args.ifname)).map_err(kernel)?;
+    let mut reserved = false;
+    let sandbox = path.to_string_lossy().into_owned();
+    configure(
+        args,
+        at,
+        &container,
+        &mut cnl,
+        &link,
+        sandbox,
+        &mut reserved,
+    )
+    .inspect_err(|_| {
+        if reserved {
+            if let Err(e) = ipam::del(at.ipam, args) {
+                eprintln!(
+                    "{}: releasing the IPAM reservation after a failed ADD: {e}",
+                    at.plugin
+                );
+            }
+        }
+        if let Err(e) = cnl.link_delete(LinkId::Index(link.index)) {
+            eprintln!(
+                "{}: deleting {:?} after a failed ADD: {e}",
+                at.plugin, args.ifname
+            );
+        }
+    })
+}
+
+fn configure(
+    args: &CmdArgs,
+    at: Attach<'_>,
+    container: &NetNs,
+    cnl: &mut Netlink,
+    link: &Link,
+    sandbox: String,
+    reserved: &mut bool,
+) -> Result<Value, CniError> {
+    let from_ipam = ipam::add(at.ipam, args)?;
+    *reserved = true;
+    if from_ipam.ips.is_empty() {
+        return Err(internal("IPAM plugin returned missing IP config"));
+    }
+    let mut result = V1Result::new();
+    let mut iface = V1Interface::new(&args.ifname).in_sandbox(sandbox);
+    if let Some(mac) = link.mac {
+        iface = iface.with_mac(mac.to_string());
+    }
+    result.add_interface(iface);
+    result.ips = from_ipam.ips;
+    for ip in &mut result.ips {
+        ip.interface = Some(0);
+    }
+    result.routes = from_ipam.routes;
+    result.dns = match at.dns {
+        Some(d) => d.clone(),
+        None => from_ipam.dns,
+    };
+    let ips: Vec<&IpConfig> = result.ips.iter().collect();
+    let sysctls = IfaceSysctls {
+        ifname: &args.ifname,
+        dad: None,
+        arp_notify: false,
+        ipv6: ips.iter().any(|ip| ip.address.addr().is_ipv6()),
+    };
+    container
+        .run(|| configure::write_sysctls(&sysctls))
+        .map_err(kernel)?
+        .map_err(internal)?;
+    // Duplicate address detection needs a carrier to finish (a dummy always has one, a
+    // vlan has its parent's); without one it is not waited for (the reference waits 10 s
+    // and goes on).
+    cnl.link_set_up(LinkId::Index(link.index)).map_err(kernel)?;
+    let settle = cnl
+        .link_get(LinkId::Index(link.index))
+        .map_err(kernel)?
+        .has_carrier();
+    configure::configure_iface(cnl, link.index, &args.ifname, &ips, &result.routes, settle)?;
+    Ok(CniResult::from_latest(result, args.version)?.to_json())
+}
+
+/// DEL: IPAM DEL (no namespace needed), then `CNI_IFNAME` when it is of `kind`. Succeeds
+/// when the namespace, the link or the reservation are gone, and on repeats.
+pub fn del(
+    args: &CmdArgs,
+    plugin: &str,
+    ipam_type: Option<&str>,
+    kind: &str,
+) -> Result<(), CniError> {
+    let released = match ipam_type {
+        Some(t) => ipam::del(t, args),
+        None => Ok(()),
+    };
+    if let Some(path) = args.netns.as_deref() {
+        if let Some((_ns, mut nl, watch)) = netns::open_for_del(path)? {
+            match nl.link_get(LinkId::Name(&args.ifname)) {
+                Ok(l) if l.kind.as_deref() == Some(kind) => {
+                    match unlink::container_link(nl, watch, &args.ifname) {
+                        Err(e) if !e.is_not_found() => return Err(kernel(e)),
+                        _ => {}
+                    }
+                }
+                Ok(_) => eprintln!("{plugin}: {:?} is not a {kind}; left alone", args.ifname),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(kernel(e)),
+            }
+        }
+    }
+    released
+}
+
+/// CHECK's common part: IPAM CHECK, `prevResult`'s interface in this sandbox, the link of
+/// `kind` with its MAC, the result's addresses and routes. Returns the link and a socket in
+/// the container for the plugin's own checks.
+pub fn check(
+    args: &CmdArgs,
+    prev: Option<&Value>,
+    ipam_type: &str,
+    kind: &str,
+) -> Result<(Link, Netlink), CniError> {
+    let path = netns::path(args)?;
+    let container = netns::open(args)?;
+    ipam::check(ipam_type, args)?;
+    let prev = prev.ok_or_else(|| internal("Required prevResult missing"))?;
+    let result = CniResult::from_value_at(prev, "prevResult", args.version)?.into_latest();
+    let sandbox = path.to_string_lossy();
+    let entry = result
+        .interfaces
+        .iter()
+        .find(|i| i.name == args.ifname && i.sandbox == sandbox)
+        .ok_or_else(|| {
+            internal(format!(
+                "Sandbox in prevResult doesn't match configured netns: {sandbox}"
+            ))
+        })?;
+    let (mut nl, ()) = netns::enter(&container, path, || ())?;
+    let link = nl.link_get(LinkId::Name(&args.ifname)).map_err(|e| {
+        internal(format!(
+            "Container Interface name in prevResult: {} not found: {e}",
+            args.ifname
+        ))
+    })?;
+    if link.kind.as_deref() != Some(kind) {
+        return Err(internal(format!(
+            "Error: Container interface {} not of type {kind}",
+            args.ifname
+        )));
+    }
+    if !mac_matches(entry, &link) {
+        return Err(internal(format!(
+            "Interface {} Mac {} doesn't match container Mac",
+            args.ifname, entry.mac
+        )));
+    }
+    check_ips_and_routes(&mut nl, &args.ifname, link.index, &result)?;
+    Ok((link, nl))
+}
