@@ -14,7 +14,7 @@ fn the_overlay_benchmark_runs_and_reports_every_path() {
         "{} missing: build it first (`cargo build --workspace --examples`, as `make unit` does)",
         exe.display()
     );
-    let out = Command::new(&exe)
+    let child = Command::new(&exe)
         .args([
             "--hosts",
             "3",
@@ -25,8 +25,14 @@ fn the_overlay_benchmark_runs_and_reports_every_path() {
             "--rounds",
             "2",
         ])
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    // The benchmark's namespaces are named after its process id, as every harness user's are
+    // (other test processes may have theirs under the same directory meanwhile).
+    let prefix = format!("{}-", child.id());
+    let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -47,13 +53,17 @@ fn the_overlay_benchmark_runs_and_reports_every_path() {
     }
     assert!(text.contains("convergence at 3 hosts"), "{text}");
     assert!(text.contains("twilld RSS"), "{text}");
-    let left = std::fs::read_dir(twill_test_support::namespaces::ROOT)
-        .map(|d| d.count())
-        .unwrap_or(0);
-    assert_eq!(
-        left,
-        0,
-        "namespaces left under {}",
+    let left: Vec<String> = std::fs::read_dir(twill_test_support::namespaces::ROOT)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&prefix))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "namespaces left under {}: {left:?}",
         twill_test_support::namespaces::ROOT
     );
 }

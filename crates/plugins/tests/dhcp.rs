@@ -665,3 +665,38 @@ fn parallel_adds_get_distinct_leases_and_one_gc_releases_them_all() {
     lan.wait_for(5, "all released", |l| l.is_empty());
     assert!(daemon.lease_files().is_empty());
 }
+
+/// The plugin (through bridge) and the daemon through ADD, CHECK, GC and DEL with `ip`, `sh`,
+/// `dhclient` and friends on PATH replaced by traps: neither executes a program.
+#[test]
+fn neither_the_plugin_nor_the_daemon_executes_a_program() {
+    require_root();
+    let mut sb = Sandbox::new();
+    let (traps, marker) = sb.traps(&["ip", "sh", "dhclient", "udhcpc", "sysctl", "nft"]);
+    let lan = DhcpLan::start(&mut sb, &[]);
+    let daemon = DhcpDaemon::start_with_path(&sb, &traps);
+    let conf = daemon.bridge_conf(NET);
+    let pod = sb.pod("p1");
+    let exec = |cmd: &str, conf: &Value| {
+        let req = Request {
+            path: Some(&traps),
+            ..Request::new(cmd, "ctr-trap", &pod.path)
+        };
+        sb.exec(Impl::Twill, "bridge", &req, conf).ok()
+    };
+    let result = exec("ADD", &conf);
+    assert!(in_range(address(&result)), "{result}");
+    exec("CHECK", &with_prev(&conf, &result));
+    let mut gc = conf.clone();
+    gc["cniVersion"] = "1.1.0".into();
+    gc["cni.dev/valid-attachments"] =
+        serde_json::json!([{"containerID": "ctr-trap", "ifname": "eth0"}]);
+    exec("GC", &gc);
+    exec("DEL", &conf);
+    lan.wait_for(5, "the released lease gone", |l| l.is_empty());
+    assert!(
+        !marker.exists(),
+        "a program was executed: {}",
+        std::fs::read_to_string(&marker).unwrap_or_default()
+    );
+}

@@ -39,6 +39,34 @@ fn ipvlan_in_the_guest() {
     chained_without_ipam();
     parent_inside_the_container_with_mtu();
     differential();
+    never_executes_a_program();
+}
+
+/// ADD, CHECK, GC, STATUS and DEL with `ip`, `sh` and friends on PATH replaced by traps.
+fn never_executes_a_program() {
+    let (mut sb, _wire) = world();
+    let (traps, marker) = sb.traps(&["ip", "sh", "modprobe", "sysctl", "nft"]);
+    let pod = sb.pod("p");
+    let c = conf(&sb, json!({"cniVersion": "1.1.0"}));
+    let exec = |cmd: &str, c: &Value| {
+        let req = Request {
+            path: Some(&traps),
+            ..Request::new(cmd, "ctr-trap", &pod.path)
+        };
+        sb.exec(Impl::Twill, "ipvlan", &req, c).ok()
+    };
+    let r = exec("ADD", &c);
+    exec("CHECK", &with_prev(&c, &r));
+    let mut gc = c.clone();
+    gc["cni.dev/valid-attachments"] = json!([{"containerID": "ctr-trap", "ifname": "eth0"}]);
+    exec("GC", &gc);
+    exec("STATUS", &c);
+    exec("DEL", &c);
+    assert!(
+        !marker.exists(),
+        "the plugin executed: {}",
+        std::fs::read_to_string(&marker).unwrap_or_default()
+    );
 }
 
 fn conf(sb: &Sandbox, extra: Value) -> Value {

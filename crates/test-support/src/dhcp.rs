@@ -214,6 +214,7 @@ pub struct DhcpDaemon {
     pub state_dir: PathBuf,
     log: PathBuf,
     extra: Vec<String>,
+    path: Option<String>,
     child: Option<Child>,
 }
 
@@ -229,8 +230,17 @@ impl DhcpDaemon {
         DhcpDaemon::start_with(sb, imp, &[])
     }
 
+    /// Starts our daemon with `path` as its PATH (the exec-trap tests' traps).
+    pub fn start_with_path(sb: &Sandbox, path: &str) -> DhcpDaemon {
+        DhcpDaemon::start_inner(sb, Impl::Twill, &[], Some(path.to_owned()))
+    }
+
     /// Starts `imp`'s daemon with more flags (`-hostprefix`, `-pidfile`, …).
     pub fn start_with(sb: &Sandbox, imp: Impl, extra: &[&str]) -> DhcpDaemon {
+        DhcpDaemon::start_inner(sb, imp, extra, None)
+    }
+
+    fn start_inner(sb: &Sandbox, imp: Impl, extra: &[&str], path: Option<String>) -> DhcpDaemon {
         let link = sb.bin_dir().join("dhcp");
         if !link.exists() {
             link_plugins(&sb.bin_dir(), &["dhcp"]);
@@ -245,6 +255,7 @@ impl DhcpDaemon {
             state_dir: sb.tmp.join(format!("{tag}-state")),
             log: sb.tmp.join(format!("{tag}-daemon.log")),
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+            path,
             child: None,
         };
         d.restart(sb);
@@ -280,6 +291,7 @@ impl DhcpDaemon {
             .arg(&self.socket)
             .args(["-timeout", "3s", "-resendmax", "2s"])
             .args(&self.extra)
+            .envs(self.path.iter().map(|p| ("PATH", p)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
