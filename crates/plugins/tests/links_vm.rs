@@ -272,7 +272,10 @@ fn bridge_vlans() {
 }
 
 /// `isGateway` with `vlan`: the gateway on `br-vl.10`, a veth whose peer is a port of VLAN
-/// 10; pods reach it and each other; result and state as the reference's.
+/// 10; pods reach it and each other; result and state as the reference's. CHECK is ours
+/// alone: the reference's fails whenever a later port has a lower MAC than the bridge had at
+/// ADD (a bridge without a MAC of its own takes its ports' lowest, and the reference compares
+/// it with the result's), which random MACs make a coin toss; twill's bridge keeps its MAC.
 fn vlan_gateway() {
     let mut seen = Vec::new();
     for imp in [Impl::Twill, Impl::Reference] {
@@ -310,9 +313,15 @@ fn vlan_gateway() {
             "peer_vlans": format!("{peer_vlans:?}"),
             "to_gateway": traffic::udp(&a, &sb.host, "10.58.0.1".parse().unwrap()),
             "to_b": traffic::udp(&a, &b, rb["ips"][0]["address"].as_str().unwrap().split('/').next().unwrap().parse().unwrap()),
-            "check": checked.exit,
-            "check_msg": String::from_utf8_lossy(&checked.stdout),
         }));
+        if imp == Impl::Twill {
+            assert_eq!(
+                checked.exit,
+                Some(0),
+                "CHECK: {}",
+                String::from_utf8_lossy(&checked.stdout)
+            );
+        }
         for (id, pod) in [("a", &a), ("b", &b)] {
             sb.exec(imp, "bridge", &Request::new("DEL", id, &pod.path), &conf)
                 .ok();
@@ -320,7 +329,6 @@ fn vlan_gateway() {
     }
     assert_eq!(seen[0]["to_gateway"], json!({"Ok": null}), "{:#}", seen[0]);
     assert_eq!(seen[0]["to_b"], json!({"Ok": null}), "{:#}", seen[0]);
-    assert_eq!(seen[0]["check"], 0, "{:#}", seen[0]);
     assert_eq!(
         seen[0], seen[1],
         "\n ours: {:#}\ntheirs: {:#}",
