@@ -12,11 +12,14 @@ pub mod ipam;
 pub mod kind_link;
 pub mod lingering;
 pub mod lower;
+pub mod mac;
 pub mod masq;
 pub mod netconf;
 pub mod netns;
 pub mod random;
 pub mod record;
+#[cfg(test)]
+pub mod test_args;
 pub mod undo;
 pub mod unlink;
 pub mod veth;
