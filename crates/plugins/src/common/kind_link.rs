@@ -9,7 +9,7 @@ use twill_cni::skel::CmdArgs;
 use twill_cni::CniError;
 use twill_kernel::{Link, LinkId, NetNs, Netlink};
 
-use super::check::{check_ips_and_routes, mac_matches};
+use super::check::{self, check_ips_and_routes, mac_matches, Inside, PREV_MISSING};
 use super::configure::{self, IfaceSysctls};
 use super::error::{internal, kernel};
 use super::{ipam, netns, unlink};
@@ -159,35 +159,14 @@ pub fn check(
     ipam_type: &str,
     kind: &str,
 ) -> Result<(Link, Netlink), CniError> {
-    let path = netns::path(args)?;
-    let container = netns::open(args)?;
-    ipam::check(ipam_type, args)?;
-    let prev = prev.ok_or_else(|| internal("Required prevResult missing"))?;
-    let result = CniResult::from_value_at(prev, "prevResult", args.version)?.into_latest();
-    let sandbox = path.to_string_lossy();
-    let entry = result
-        .interfaces
-        .iter()
-        .find(|i| i.name == args.ifname && i.sandbox == sandbox)
-        .ok_or_else(|| {
-            internal(format!(
-                "Sandbox in prevResult doesn't match configured netns: {sandbox}"
-            ))
-        })?;
-    let (mut nl, ()) = netns::enter(&container, path, || ())?;
-    let link = nl.link_get(LinkId::Name(&args.ifname)).map_err(|e| {
-        internal(format!(
-            "Container Interface name in prevResult: {} not found: {e}",
-            args.ifname
-        ))
-    })?;
-    if link.kind.as_deref() != Some(kind) {
-        return Err(internal(format!(
-            "Error: Container interface {} not of type {kind}",
-            args.ifname
-        )));
-    }
-    if !mac_matches(entry, &link) {
+    let Inside {
+        mut nl,
+        result,
+        entry,
+    } = check::enter(args, Some(ipam_type), prev, PREV_MISSING)?;
+    let link = check::container_link(&mut nl, &args.ifname)?;
+    check::check_kind(&link, &args.ifname, kind)?;
+    if !mac_matches(&entry, &link) {
         return Err(internal(format!(
             "Interface {} Mac {} doesn't match container Mac",
             args.ifname, entry.mac
