@@ -2,6 +2,7 @@
 //! and routes inside the container, delegating to IPAM, the keys every plugin reads the same
 //! way, CHECK's steps, undoing a failed ADD, deleting interfaces without waiting for the kernel's reclamation, and the kernel-to-CNI error edge.
 
+pub mod attach;
 pub mod check;
 pub mod child;
 pub mod child_check;
