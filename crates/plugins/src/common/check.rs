@@ -77,8 +77,15 @@ pub fn enter(
         container,
         result,
     } = begin(args, ipam_type, prev, missing)?;
+    let entry = own_entry(args, path, &result)?;
+    let (nl, ()) = netns::enter(&container, path, || ())?;
+    Ok(Inside { nl, result, entry })
+}
+
+/// `result`'s entry for `CNI_IFNAME` in the sandbox at `path`; an error when it has none.
+pub fn own_entry(args: &CmdArgs, path: &Path, result: &V1Result) -> Result<V1Interface, CniError> {
     let sandbox = path.to_string_lossy();
-    let entry = result
+    result
         .interfaces
         .iter()
         .find(|i| i.name == args.ifname && i.sandbox == sandbox)
@@ -87,9 +94,7 @@ pub fn enter(
             internal(format!(
                 "Sandbox in prevResult doesn't match configured netns: {sandbox}"
             ))
-        })?;
-    let (nl, ()) = netns::enter(&container, path, || ())?;
-    Ok(Inside { nl, result, entry })
+        })
 }
 
 /// The error when the container's interface `ifname` cannot be read.

@@ -43,15 +43,7 @@ impl PtpConf {
 /// `ipam.type`: a ptp link without addresses routes nothing, so ADD, CHECK and STATUS refuse
 /// a configuration without one (code 7).
 pub fn required_ipam(net: &NetConf) -> Result<String, CniError> {
-    net.plugin
-        .ipam
-        .as_ref()
-        .map(|i| i.ipam_type.clone())
-        .ok_or_else(|| {
-            CniError::invalid_config(
-                "ipam: required: ptp needs addresses from an IPAM plugin (\"ipam\": {\"type\": …})",
-            )
-        })
+    netconf::required_ipam(net, "ptp")
 }
 
 #[cfg(test)]

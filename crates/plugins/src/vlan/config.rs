@@ -54,16 +54,7 @@ impl VlanConf {
                     )
                 })?,
         };
-        let ipam = net
-            .plugin
-            .ipam
-            .as_ref()
-            .map(|i| i.ipam_type.clone())
-            .ok_or_else(|| {
-                CniError::invalid_config(
-                    "ipam: required: vlan needs addresses from an IPAM plugin (\"ipam\": {\"type\": …})",
-                )
-            })?;
+        let ipam = netconf::required_ipam(&net, "vlan")?;
         Ok(VlanConf {
             master: master.to_owned(),
             vlan_id,
