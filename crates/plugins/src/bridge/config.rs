@@ -110,20 +110,9 @@ impl BridgeConf {
 /// The MAC for the container interface, by precedence; each source's value must be a
 /// unicast Ethernet address, refused (code 7) naming the source otherwise.
 fn mac(args: &CmdArgs, net: &NetConf) -> Result<Option<MacAddr>, CniError> {
-    let runtime = net
-        .plugin
-        .runtime_config
-        .as_ref()
-        .and_then(|r| r.mac.clone());
-    let cni_args = net
-        .plugin
-        .args
-        .as_ref()
-        .and_then(|a| a.cni.as_ref())
-        .and_then(|c| c.mac.clone());
-    let (path, text) = match (runtime, cni_args) {
-        (Some(m), _) if !m.is_empty() => ("runtimeConfig.mac", m),
-        (_, Some(m)) if !m.is_empty() => ("args.cni.mac", m),
+    let (path, text) = match (mac::runtime_config(net), mac::args_cni(net)) {
+        (Some(m), _) => ("runtimeConfig.mac", m),
+        (_, Some(m)) => ("args.cni.mac", m),
         _ => {
             return args
                 .args

@@ -1,6 +1,7 @@
 //! MAC addresses from configuration: parsed and checked the same way by every plugin that
 //! takes one, so the messages naming the source are the same everywhere.
 
+use twill_cni::config::NetConf;
 use twill_cni::json::FieldError;
 use twill_cni::CniError;
 use twill_kernel::net::MacError;
@@ -28,4 +29,23 @@ pub fn unicast(path: &str, mac: MacAddr) -> Result<MacAddr, CniError> {
 pub fn not_unicast(mac: MacAddr) -> Option<String> {
     (mac.0[0] & 0x01 != 0 || mac.0 == [0; 6])
         .then(|| format!("MAC {mac}: must be a non-zero unicast address"))
+}
+
+/// `runtimeConfig.mac`, when set and not empty.
+pub fn runtime_config(net: &NetConf) -> Option<String> {
+    net.plugin
+        .runtime_config
+        .as_ref()
+        .and_then(|r| r.mac.clone())
+        .filter(|m| !m.is_empty())
+}
+
+/// `args.cni.mac`, when set and not empty.
+pub fn args_cni(net: &NetConf) -> Option<String> {
+    net.plugin
+        .args
+        .as_ref()
+        .and_then(|a| a.cni.as_ref())
+        .and_then(|c| c.mac.clone())
+        .filter(|m| !m.is_empty())
 }

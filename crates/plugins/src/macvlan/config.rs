@@ -85,13 +85,7 @@ pub fn mode(o: &Obj<'_>) -> Result<MacvlanMode, CniError> {
 /// `MAC` over the `mac` key. Each must be a unicast Ethernet address, refused (code 7)
 /// naming its source otherwise.
 fn mac(args: &CmdArgs, net: &NetConf, o: &Obj<'_>) -> Result<Option<MacAddr>, CniError> {
-    let runtime = net
-        .plugin
-        .runtime_config
-        .as_ref()
-        .and_then(|r| r.mac.clone())
-        .filter(|m| !m.is_empty());
-    if let Some(text) = runtime {
+    if let Some(text) = mac::runtime_config(net) {
         return mac::parse("runtimeConfig.mac", &text).map(Some);
     }
     if let Some(bytes) = args.args.mac()? {

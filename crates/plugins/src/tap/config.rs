@@ -73,19 +73,8 @@ impl TapConf {
 
 /// The MAC by precedence; each source must be a unicast Ethernet address (code 7 naming it).
 fn mac(args: &CmdArgs, net: &NetConf) -> Result<Option<MacAddr>, CniError> {
-    let runtime = net
-        .plugin
-        .runtime_config
-        .as_ref()
-        .and_then(|r| r.mac.clone())
-        .filter(|m| !m.is_empty());
-    let cni_args = net
-        .plugin
-        .args
-        .as_ref()
-        .and_then(|a| a.cni.as_ref())
-        .and_then(|c| c.mac.clone())
-        .filter(|m| !m.is_empty());
+    let runtime = mac::runtime_config(net);
+    let cni_args = mac::args_cni(net);
     let key = net
         .obj()
         .str("mac")?
