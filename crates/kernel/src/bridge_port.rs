@@ -9,10 +9,9 @@
 //! port: the kernel applies port data through the master it has when the request arrives.
 
 use crate::error::{Error, Result};
-use crate::link::{LinkId, IFINFO_LEN};
-use crate::nl::consts::{
-    IFLA_EXT_MASK, IFLA_IFNAME, IFLA_LINKINFO, RTEXT_FILTER_SKIP_STATS, RTM_GETLINK, RTM_NEWLINK,
-};
+use crate::link::LinkId;
+use crate::link_info::{self, Info};
+use crate::nl::consts::{IFLA_LINKINFO, RTM_NEWLINK};
 use crate::nl::{Attrs, MessageBuilder, Netlink, WireError};
 
 /// `IFLA_LINKINFO` member: the kind of the master a link is a port of (`bridge`).
@@ -62,29 +61,14 @@ impl BridgePort {
     /// Reads the port information from a link message payload (`ifinfomsg` + attributes);
     /// `Ok(None)` when the link is not a bridge port.
     pub fn parse(payload: &[u8]) -> Result<Option<BridgePort>, WireError> {
-        let attrs = payload
-            .get(IFINFO_LEN..)
-            .ok_or(WireError::Truncated("ifinfomsg"))?;
-        for attr in Attrs::new(attrs) {
-            let attr = attr?;
-            if attr.kind() != IFLA_LINKINFO {
-                continue;
-            }
-            let (mut is_bridge, mut data) = (false, None);
-            for info in attr.nested() {
-                let info = info?;
-                match info.kind() {
-                    IFLA_INFO_SLAVE_KIND => is_bridge = info.as_str()? == "bridge",
-                    IFLA_INFO_SLAVE_DATA => data = Some(info),
-                    _ => {}
-                }
-            }
-            return match (is_bridge, data) {
-                (true, Some(data)) => BridgePort::from_slave_data(data.nested()).map(Some),
-                _ => Ok(None),
-            };
+        let info = link_info::parse(payload, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA)?;
+        match info {
+            Some(Info {
+                kind: Some("bridge"),
+                data: Some(data),
+            }) => BridgePort::from_slave_data(data.nested()).map(Some),
+            _ => Ok(None),
         }
-        Ok(None)
     }
 
     fn from_slave_data(attrs: Attrs<'_>) -> Result<BridgePort, WireError> {
@@ -127,7 +111,7 @@ impl BridgePortChange {
 
     /// Encodes the link header naming the port and the nested port data.
     pub fn emit(&self, id: LinkId<'_>, out: &mut MessageBuilder) {
-        push_header(id, out);
+        link_info::push_header(out, id);
         let info = out.nest_start(IFLA_LINKINFO);
         let data = out.nest_start(IFLA_INFO_SLAVE_DATA);
         let flags = [
@@ -142,18 +126,6 @@ impl BridgePortChange {
         }
         out.nest_end(data);
         out.nest_end(info);
-    }
-}
-
-/// `ifinfomsg` naming `id` (by index in the header, else `IFLA_IFNAME` after it).
-fn push_header(id: LinkId<'_>, out: &mut MessageBuilder) {
-    let mut header = [0u8; IFINFO_LEN];
-    if let LinkId::Index(index) = id {
-        header[4..8].copy_from_slice(&index.to_ne_bytes());
-    }
-    out.push_bytes(&header);
-    if let LinkId::Name(name) = id {
-        out.attr_str(IFLA_IFNAME, name);
     }
 }
 
@@ -179,10 +151,7 @@ impl Netlink {
 
     /// The bridge port options and state of a link; `None` when it is not a bridge port.
     pub fn bridge_port_get(&mut self, id: LinkId<'_>) -> Result<Option<BridgePort>> {
-        checked("get bridge port", id)?;
-        let mut req = MessageBuilder::new(RTM_GETLINK, 0);
-        push_header(id, &mut req);
-        req.attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+        let req = link_info::get_request("get bridge port", id)?;
         self.request_one("get bridge port", &id, req, |m| {
             BridgePort::parse(m.payload())
         })
@@ -192,6 +161,8 @@ impl Netlink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::IFINFO_LEN;
+    use crate::nl::consts::{IFLA_IFNAME, RTM_GETLINK};
     use crate::nl::Message;
 
     #[test]

@@ -12,9 +12,10 @@
 
 use crate::error::{Error, Result};
 use crate::link::{LinkId, IFINFO_LEN};
+use crate::link_info;
 use crate::nl::consts::{
-    IFLA_EXT_MASK, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, RTM_DELLINK,
-    RTM_GETLINK, RTM_NEWLINK,
+    IFLA_EXT_MASK, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, RTM_DELLINK, RTM_GETLINK,
+    RTM_NEWLINK,
 };
 use crate::nl::message::read_u32;
 use crate::nl::{Attrs, MessageBuilder, Netlink, WireError};
@@ -134,14 +135,7 @@ pub fn port_vlans_request(msg_type: u16, index: u32, vlans: &[PortVlan]) -> Mess
 /// The request switching VLAN filtering of bridge `id` on or off.
 pub fn vlan_filtering_request(id: LinkId<'_>, on: bool) -> MessageBuilder {
     let mut req = MessageBuilder::new(RTM_NEWLINK, 0);
-    let mut hdr = [0u8; IFINFO_LEN];
-    if let LinkId::Index(i) = id {
-        hdr[4..8].copy_from_slice(&i.to_ne_bytes());
-    }
-    req.push_bytes(&hdr);
-    if let LinkId::Name(n) = id {
-        req.attr_str(IFLA_IFNAME, n);
-    }
+    link_info::push_header(&mut req, id);
     let info = req.nest_start(IFLA_LINKINFO);
     req.attr_str(IFLA_INFO_KIND, "bridge");
     let data = req.nest_start(IFLA_INFO_DATA);
@@ -154,31 +148,16 @@ pub fn vlan_filtering_request(id: LinkId<'_>, on: bool) -> MessageBuilder {
 /// Whether a bridge link message (payload) has VLAN filtering on; `None` when it is not a
 /// bridge or does not say.
 pub fn parse_vlan_filtering(payload: &[u8]) -> Result<Option<bool>, WireError> {
-    let attrs = payload
-        .get(IFINFO_LEN..)
-        .ok_or(WireError::Truncated("ifinfomsg"))?;
-    for attr in Attrs::new(attrs) {
-        let attr = attr?;
-        if attr.kind() != IFLA_LINKINFO {
-            continue;
-        }
-        let (mut bridge, mut data) = (false, None);
-        for info in attr.nested() {
-            let info = info?;
-            match info.kind() {
-                IFLA_INFO_KIND => bridge = info.as_str()? == "bridge",
-                IFLA_INFO_DATA => data = Some(info),
-                _ => {}
-            }
-        }
-        let Some(data) = data.filter(|_| bridge) else {
-            return Ok(None);
-        };
-        for a in data.nested() {
-            let a = a?;
-            if a.kind() == IFLA_BR_VLAN_FILTERING {
-                return Ok(Some(a.as_u8()? != 0));
-            }
+    let Some(info) = link_info::parse(payload, IFLA_INFO_KIND, IFLA_INFO_DATA)? else {
+        return Ok(None);
+    };
+    let Some(data) = info.data.filter(|_| info.kind == Some("bridge")) else {
+        return Ok(None);
+    };
+    for a in data.nested() {
+        let a = a?;
+        if a.kind() == IFLA_BR_VLAN_FILTERING {
+            return Ok(Some(a.as_u8()? != 0));
         }
     }
     Ok(None)
@@ -294,14 +273,7 @@ impl Netlink {
 
 fn vlan_get(id: LinkId<'_>) -> MessageBuilder {
     let mut req = MessageBuilder::new(RTM_GETLINK, 0);
-    let mut hdr = [0u8; IFINFO_LEN];
-    if let LinkId::Index(i) = id {
-        hdr[4..8].copy_from_slice(&i.to_ne_bytes());
-    }
-    req.push_bytes(&hdr);
-    if let LinkId::Name(n) = id {
-        req.attr_str(IFLA_IFNAME, n);
-    }
+    link_info::push_header(&mut req, id);
     req
 }
 

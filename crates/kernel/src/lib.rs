@@ -36,6 +36,7 @@ pub mod error;
 pub mod link;
 pub mod link_alias;
 pub mod link_ext;
+mod link_info;
 pub mod link_kinds;
 pub mod neigh;
 pub mod net;

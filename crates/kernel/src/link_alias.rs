@@ -6,10 +6,9 @@
 //! kernel stores the attribute's length), and an empty attribute removes the alias.
 
 use crate::error::{Error, Result};
-use crate::link::{check_name, LinkId, IFINFO_LEN};
-use crate::nl::consts::{
-    IFLA_EXT_MASK, IFLA_IFNAME, RTEXT_FILTER_SKIP_STATS, RTM_GETLINK, RTM_NEWLINK,
-};
+use crate::link::{LinkId, IFINFO_LEN};
+use crate::link_info;
+use crate::nl::consts::RTM_NEWLINK;
 use crate::nl::{Attrs, MessageBuilder, Netlink, WireError};
 
 /// `IFLA_IFALIAS`.
@@ -20,7 +19,7 @@ pub const MAX_ALIAS_LEN: usize = 255;
 /// The request setting `id`'s alias to `alias` (empty: remove it).
 pub fn set_alias_request(id: LinkId<'_>, alias: &str) -> MessageBuilder {
     let mut req = MessageBuilder::new(RTM_NEWLINK, 0);
-    header(&mut req, id);
+    link_info::push_header(&mut req, id);
     req.attr(IFLA_IFALIAS, alias.as_bytes());
     req
 }
@@ -40,18 +39,6 @@ pub fn parse_alias(payload: &[u8]) -> Result<Option<String>, WireError> {
     Ok(None)
 }
 
-/// An `ifinfomsg` naming `id` (by index in the header, by name as `IFLA_IFNAME`).
-fn header(req: &mut MessageBuilder, id: LinkId<'_>) {
-    let mut b = [0u8; IFINFO_LEN];
-    if let LinkId::Index(index) = id {
-        b[4..8].copy_from_slice(&index.to_ne_bytes());
-    }
-    req.push_bytes(&b);
-    if let LinkId::Name(name) = id {
-        req.attr_str(IFLA_IFNAME, name);
-    }
-}
-
 impl Netlink {
     /// Sets a link's alias; an empty one removes it.
     pub fn link_set_alias(&mut self, id: LinkId<'_>, alias: &str) -> Result<()> {
@@ -67,12 +54,7 @@ impl Netlink {
 
     /// A link's alias, `None` when it has none.
     pub fn link_alias(&mut self, id: LinkId<'_>) -> Result<Option<String>> {
-        if let LinkId::Name(name) = id {
-            check_name(name).map_err(|why| Error::invalid("get link", id.to_string(), why))?;
-        }
-        let mut req = MessageBuilder::new(RTM_GETLINK, 0);
-        header(&mut req, id);
-        req.attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+        let req = link_info::get_request("get link", id)?;
         self.request_one("get alias of link", &id, req, |m| parse_alias(m.payload()))
     }
 }

@@ -16,13 +16,13 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use crate::error::{Error, Result};
 use crate::link::{check_name, LinkId, IFINFO_LEN};
+use crate::link_info;
 use crate::net::MacAddr;
 use crate::nl::consts::{
-    IFLA_ADDRESS, IFLA_EXT_MASK, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINK,
-    IFLA_LINKINFO, IFLA_MTU, IFLA_NET_NS_FD, NLM_F_CREATE, NLM_F_EXCL, RTEXT_FILTER_SKIP_STATS,
-    RTM_GETLINK, RTM_NEWLINK,
+    IFLA_ADDRESS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINK, IFLA_LINKINFO, IFLA_MTU,
+    IFLA_NET_NS_FD, NLM_F_CREATE, NLM_F_EXCL, RTM_NEWLINK,
 };
-use crate::nl::{Attrs, MessageBuilder, Netlink, WireError};
+use crate::nl::{MessageBuilder, Netlink, WireError};
 
 /// `IFLA_VLAN_ID` (u16).
 pub const IFLA_VLAN_ID: u16 = 1;
@@ -160,50 +160,34 @@ pub enum KindInfo {
 impl KindInfo {
     /// From a link message payload.
     pub fn parse(payload: &[u8]) -> Result<KindInfo, WireError> {
-        let attrs = payload
-            .get(IFINFO_LEN..)
-            .ok_or(WireError::Truncated("ifinfomsg"))?;
-        for attr in Attrs::new(attrs) {
-            let attr = attr?;
-            if attr.kind() != IFLA_LINKINFO {
-                continue;
-            }
-            let (mut kind, mut data) = (None, None);
-            for info in attr.nested() {
-                let info = info?;
-                match info.kind() {
-                    IFLA_INFO_KIND => kind = Some(info.as_str()?.to_owned()),
-                    IFLA_INFO_DATA => data = Some(info),
-                    _ => {}
-                }
-            }
-            return match (kind.as_deref(), data) {
-                (Some("vlan"), Some(d)) => {
-                    let (mut id, mut protocol) = (None, None);
-                    for a in d.nested() {
-                        let a = a?;
-                        match a.kind() {
-                            IFLA_VLAN_ID => id = Some(a.as_u16()?),
-                            IFLA_VLAN_PROTOCOL => protocol = Some(u16::from_be(a.as_u16()?)),
-                            _ => {}
-                        }
+        let Some(info) = link_info::parse(payload, IFLA_INFO_KIND, IFLA_INFO_DATA)? else {
+            return Ok(KindInfo::Other(None));
+        };
+        match (info.kind, info.data) {
+            (Some("vlan"), Some(d)) => {
+                let (mut id, mut protocol) = (None, None);
+                for a in d.nested() {
+                    let a = a?;
+                    match a.kind() {
+                        IFLA_VLAN_ID => id = Some(a.as_u16()?),
+                        IFLA_VLAN_PROTOCOL => protocol = Some(u16::from_be(a.as_u16()?)),
+                        _ => {}
                     }
-                    let id = id.ok_or(WireError::Missing("vlan id"))?;
-                    Ok(KindInfo::Vlan { id, protocol })
                 }
-                (Some("vrf"), Some(d)) => {
-                    for a in d.nested() {
-                        let a = a?;
-                        if a.kind() == IFLA_VRF_TABLE {
-                            return Ok(KindInfo::Vrf { table: a.as_u32()? });
-                        }
+                let id = id.ok_or(WireError::Missing("vlan id"))?;
+                Ok(KindInfo::Vlan { id, protocol })
+            }
+            (Some("vrf"), Some(d)) => {
+                for a in d.nested() {
+                    let a = a?;
+                    if a.kind() == IFLA_VRF_TABLE {
+                        return Ok(KindInfo::Vrf { table: a.as_u32()? });
                     }
-                    Err(WireError::Missing("vrf table"))
                 }
-                _ => Ok(KindInfo::Other(kind)),
-            };
+                Err(WireError::Missing("vrf table"))
+            }
+            _ => Ok(KindInfo::Other(info.kind.map(str::to_owned))),
         }
-        Ok(KindInfo::Other(None))
     }
 }
 
@@ -226,17 +210,7 @@ impl Netlink {
 
     /// A link's kind-specific information.
     pub fn link_kind_info(&mut self, id: LinkId<'_>) -> Result<KindInfo> {
-        let mut req = MessageBuilder::new(RTM_GETLINK, 0);
-        let mut hdr = [0u8; IFINFO_LEN];
-        if let LinkId::Index(i) = id {
-            hdr[4..8].copy_from_slice(&i.to_ne_bytes());
-        }
-        req.push_bytes(&hdr);
-        if let LinkId::Name(n) = id {
-            check_name(n).map_err(|why| Error::invalid("get link", id.to_string(), why))?;
-            req.attr_str(IFLA_IFNAME, n);
-        }
-        req.attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+        let req = link_info::get_request("get link", id)?;
         self.request_one("get kind of link", &id, req, |m| {
             KindInfo::parse(m.payload())
         })
@@ -246,6 +220,7 @@ impl Netlink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nl::Attrs;
     use crate::nl::Message;
 
     fn payload(spec: &LinkKind<'_>) -> Vec<u8> {

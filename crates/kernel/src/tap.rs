@@ -12,12 +12,10 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use crate::error::{Error, Result};
-use crate::link::{LinkId, IFINFO_LEN};
-use crate::nl::consts::{
-    IFLA_EXT_MASK, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, RTEXT_FILTER_SKIP_STATS,
-    RTM_GETLINK,
-};
-use crate::nl::{Attrs, MessageBuilder, Netlink, WireError};
+use crate::link::LinkId;
+use crate::link_info;
+use crate::nl::consts::{IFLA_INFO_DATA, IFLA_INFO_KIND};
+use crate::nl::{Netlink, WireError};
 
 /// `IFLA_TUN_OWNER` (u32; present only when an owner is set).
 pub const IFLA_TUN_OWNER: u16 = 1;
@@ -162,62 +160,34 @@ pub struct TunInfo {
 impl TunInfo {
     /// From a link message payload; `None` when the link is not of kind `tun`.
     pub fn parse(payload: &[u8]) -> Result<Option<TunInfo>, WireError> {
-        let attrs = payload
-            .get(IFINFO_LEN..)
-            .ok_or(WireError::Truncated("ifinfomsg"))?;
-        for attr in Attrs::new(attrs) {
-            let attr = attr?;
-            if attr.kind() != IFLA_LINKINFO {
-                continue;
+        let Some(info) = link_info::parse(payload, IFLA_INFO_KIND, IFLA_INFO_DATA)? else {
+            return Ok(None);
+        };
+        let Some(data) = info.data.filter(|_| info.kind == Some("tun")) else {
+            return Ok(None);
+        };
+        let mut t = TunInfo::default();
+        for a in data.nested() {
+            let a = a?;
+            match a.kind() {
+                IFLA_TUN_OWNER => t.owner = Some(a.as_u32()?),
+                IFLA_TUN_GROUP => t.group = Some(a.as_u32()?),
+                IFLA_TUN_TYPE => t.tap = a.as_u8()? == libc::IFF_TAP as u8,
+                IFLA_TUN_PI => t.pi = a.as_u8()? != 0,
+                IFLA_TUN_VNET_HDR => t.vnet_hdr = a.as_u8()? != 0,
+                IFLA_TUN_PERSIST => t.persist = a.as_u8()? != 0,
+                IFLA_TUN_MULTI_QUEUE => t.multi_queue = a.as_u8()? != 0,
+                _ => {}
             }
-            let (mut is_tun, mut data) = (false, None);
-            for info in attr.nested() {
-                let info = info?;
-                match info.kind() {
-                    IFLA_INFO_KIND => is_tun = info.as_str()? == "tun",
-                    IFLA_INFO_DATA => data = Some(info),
-                    _ => {}
-                }
-            }
-            let Some(data) = data.filter(|_| is_tun) else {
-                return Ok(None);
-            };
-            let mut t = TunInfo::default();
-            for a in data.nested() {
-                let a = a?;
-                match a.kind() {
-                    IFLA_TUN_OWNER => t.owner = Some(a.as_u32()?),
-                    IFLA_TUN_GROUP => t.group = Some(a.as_u32()?),
-                    IFLA_TUN_TYPE => t.tap = a.as_u8()? == libc::IFF_TAP as u8,
-                    IFLA_TUN_PI => t.pi = a.as_u8()? != 0,
-                    IFLA_TUN_VNET_HDR => t.vnet_hdr = a.as_u8()? != 0,
-                    IFLA_TUN_PERSIST => t.persist = a.as_u8()? != 0,
-                    IFLA_TUN_MULTI_QUEUE => t.multi_queue = a.as_u8()? != 0,
-                    _ => {}
-                }
-            }
-            return Ok(Some(t));
         }
-        Ok(None)
+        Ok(Some(t))
     }
 }
 
 impl Netlink {
     /// The tun/tap information of a link; `None` when it is not a tun device.
     pub fn tun_info(&mut self, id: LinkId<'_>) -> Result<Option<TunInfo>> {
-        let mut req = MessageBuilder::new(RTM_GETLINK, 0);
-        let mut hdr = [0u8; IFINFO_LEN];
-        match id {
-            LinkId::Index(i) => hdr[4..8].copy_from_slice(&i.to_ne_bytes()),
-            LinkId::Name(_) => {}
-        }
-        req.push_bytes(&hdr);
-        if let LinkId::Name(n) = id {
-            crate::link::check_name(n)
-                .map_err(|why| Error::invalid("get link", id.to_string(), why))?;
-            req.attr_str(crate::nl::consts::IFLA_IFNAME, n);
-        }
-        req.attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+        let req = link_info::get_request("get link", id)?;
         self.request_one("get tun info of link", &id, req, |m| {
             TunInfo::parse(m.payload())
         })
@@ -227,6 +197,8 @@ impl Netlink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::IFINFO_LEN;
+    use crate::nl::consts::IFLA_LINKINFO;
 
     #[test]
     fn flags_are_iproute2s() {

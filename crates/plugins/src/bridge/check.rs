@@ -2,7 +2,7 @@
 //! bridge (kind, MAC, promiscuous mode), the container's veth and its host peer attached to
 //! the bridge, and the addresses and routes of `prevResult` inside the container.
 
-use twill_cni::result::{CniResult, V1Interface};
+use twill_cni::result::V1Interface;
 use twill_cni::skel::CmdArgs;
 use twill_cni::CniError;
 use twill_kernel::link_ext::IFF_PROMISC;
@@ -10,25 +10,25 @@ use twill_kernel::{Link, LinkId, Netlink};
 
 use super::config::BridgeConf;
 use super::spoofchk;
-use crate::common::check::{check_ips_and_routes, checked_veth, mac_matches};
+use crate::common::check::{
+    self, check_ips_and_routes, checked_veth, mac_matches, Begun, PREV_MISSING,
+};
 use crate::common::error::{internal, kernel};
-use crate::common::{ipam, masq, netns};
+use crate::common::{masq, netns};
 
 /// Runs CHECK.
 pub fn check(args: &CmdArgs) -> Result<(), CniError> {
     let conf = BridgeConf::parse(args)?;
-    let path = netns::path(args)?;
-    let container = netns::open(args)?;
-    if let Some(t) = &conf.ipam {
-        ipam::check(t, args)?;
-    }
-    let prev = conf
-        .net
-        .plugin
-        .prev_result
-        .as_ref()
-        .ok_or_else(|| internal("Required prevResult missing"))?;
-    let result = CniResult::from_value_at(prev, "prevResult", args.version)?.into_latest();
+    let Begun {
+        path,
+        container,
+        result,
+    } = check::begin(
+        args,
+        conf.ipam.as_deref(),
+        conf.net.plugin.prev_result.as_ref(),
+        PREV_MISSING,
+    )?;
     if conf.ip_masq && conf.ipam.is_some() {
         masq::check(args, &result.ips)?;
     }

@@ -8,7 +8,7 @@ use twill_cni::skel::CmdArgs;
 use twill_cni::CniError;
 use twill_kernel::MacAddr;
 
-use crate::common::{masq, netconf};
+use crate::common::{mac, masq, netconf};
 
 /// The bridge used when the configuration names none.
 pub const DEFAULT_BRIDGE: &str = "cni0";
@@ -110,20 +110,9 @@ impl BridgeConf {
 /// The MAC for the container interface, by precedence; each source's value must be a
 /// unicast Ethernet address, refused (code 7) naming the source otherwise.
 fn mac(args: &CmdArgs, net: &NetConf) -> Result<Option<MacAddr>, CniError> {
-    let runtime = net
-        .plugin
-        .runtime_config
-        .as_ref()
-        .and_then(|r| r.mac.clone());
-    let cni_args = net
-        .plugin
-        .args
-        .as_ref()
-        .and_then(|a| a.cni.as_ref())
-        .and_then(|c| c.mac.clone());
-    let (path, text) = match (runtime, cni_args) {
-        (Some(m), _) if !m.is_empty() => ("runtimeConfig.mac", m),
-        (_, Some(m)) if !m.is_empty() => ("args.cni.mac", m),
+    let (path, text) = match (mac::runtime_config(net), mac::args_cni(net)) {
+        (Some(m), _) => ("runtimeConfig.mac", m),
+        (_, Some(m)) => ("args.cni.mac", m),
         _ => {
             return args
                 .args
@@ -133,52 +122,34 @@ fn mac(args: &CmdArgs, net: &NetConf) -> Result<Option<MacAddr>, CniError> {
                 .transpose()
         }
     };
-    let mac: MacAddr = text
-        .parse()
-        .map_err(|e: twill_kernel::net::MacError| invalid(path, e.to_string()))?;
-    checked_unicast(mac)
-        .map(Some)
-        .map_err(|e| invalid(path, e.msg))
+    mac::parse(path, &text).map(Some)
 }
 
+/// A `CNI_ARGS` MAC is refused with the reason alone, without a field name.
 fn checked_unicast(mac: MacAddr) -> Result<MacAddr, CniError> {
-    if mac.0[0] & 0x01 != 0 || mac.0 == [0; 6] {
-        return Err(CniError::invalid_config(format!(
-            "MAC {mac}: must be a non-zero unicast address"
-        )));
+    match mac::not_unicast(mac) {
+        Some(why) => Err(CniError::invalid_config(why)),
+        None => Ok(mac),
     }
-    Ok(mac)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::test_args;
     use serde_json::{json, Value};
-    use twill_cni::skel::{CniArgs, Command};
-    use twill_cni::{Code, Version};
+    use twill_cni::Code;
 
     fn args(config: Value, cni_args: &str) -> CmdArgs {
-        CmdArgs {
-            command: Command::Add,
-            container_id: "c".into(),
-            netns: Some("/run/netns/x".into()),
-            netns_override: false,
-            ifname: "eth0".into(),
-            args: CniArgs::parse(cni_args).unwrap(),
-            path: Vec::new(),
-            stdin: serde_json::to_vec(&config).unwrap(),
-            config,
-            name: "n".into(),
-            version: Version::V1_0_0,
-        }
+        test_args::add(config, "eth0", cni_args)
     }
 
     fn parse(extra: Value) -> Result<BridgeConf, CniError> {
-        let mut c = json!({"cniVersion": "1.0.0", "name": "n", "type": "bridge",
-                           "ipam": {"type": "host-local"}});
-        for (k, v) in extra.as_object().unwrap() {
-            c[k] = v.clone();
-        }
+        let c = test_args::merged(
+            json!({"cniVersion": "1.0.0", "name": "n", "type": "bridge",
+                           "ipam": {"type": "host-local"}}),
+            extra,
+        );
         BridgeConf::parse(&args(c, ""))
     }
 

@@ -1,13 +1,137 @@
-//! CHECK's shared steps: a veth named in `prevResult` exists with its MAC, and the
+//! CHECK's shared steps: the container's namespace and `prevResult` read, the container's
+//! interface found (kind, MAC), a veth named in `prevResult` exists with its MAC, and the
 //! addresses and routes of `prevResult` are in the container.
 
-use twill_cni::result::{V1Interface, V1Result};
+use std::path::Path;
+
+use serde_json::Value;
+use twill_cni::result::{CniResult, V1Interface, V1Result};
+use twill_cni::skel::CmdArgs;
 use twill_cni::CniError;
 use twill_kernel::route::TABLE_MAIN;
-use twill_kernel::{Link, LinkId, Netlink};
+use twill_kernel::{Link, LinkId, NetNs, Netlink};
 
 use super::configure::prefix;
 use super::error::{internal, kernel};
+use super::{ipam, netns};
+
+/// CHECK's error when the configuration has no `prevResult`.
+pub const PREV_MISSING: &str = "Required prevResult missing";
+
+/// What CHECK has read before it looks at any link.
+#[derive(Debug)]
+pub struct Begun<'a> {
+    /// `CNI_NETNS`.
+    pub path: &'a Path,
+    /// The container's namespace.
+    pub container: NetNs,
+    /// `prevResult`, as the latest version.
+    pub result: V1Result,
+}
+
+/// CHECK's opening, in the order every plugin takes it: the container's namespace opened,
+/// IPAM CHECK (when there is an IPAM), then `prevResult` (`missing` is the error's message
+/// when there is none).
+pub fn begin<'a>(
+    args: &'a CmdArgs,
+    ipam_type: Option<&str>,
+    prev: Option<&Value>,
+    missing: &str,
+) -> Result<Begun<'a>, CniError> {
+    let path = netns::path(args)?;
+    let container = netns::open(args)?;
+    if let Some(t) = ipam_type {
+        ipam::check(t, args)?;
+    }
+    let prev = prev.ok_or_else(|| internal(missing))?;
+    let result = CniResult::from_value_at(prev, "prevResult", args.version)?.into_latest();
+    Ok(Begun {
+        path,
+        container,
+        result,
+    })
+}
+
+/// CHECK inside the container, for a plugin whose result names `CNI_IFNAME` in this
+/// sandbox.
+#[derive(Debug)]
+pub struct Inside {
+    /// A socket in the container's namespace.
+    pub nl: Netlink,
+    /// `prevResult`, as the latest version.
+    pub result: V1Result,
+    /// `prevResult`'s entry for `CNI_IFNAME` in this sandbox.
+    pub entry: V1Interface,
+}
+
+/// [`begin`], then `prevResult`'s entry for `CNI_IFNAME` in this sandbox (an error when
+/// there is none), then a socket in the container.
+pub fn enter(
+    args: &CmdArgs,
+    ipam_type: Option<&str>,
+    prev: Option<&Value>,
+    missing: &str,
+) -> Result<Inside, CniError> {
+    let Begun {
+        path,
+        container,
+        result,
+    } = begin(args, ipam_type, prev, missing)?;
+    let entry = own_entry(args, path, &result)?;
+    let (nl, ()) = netns::enter(&container, path, || ())?;
+    Ok(Inside { nl, result, entry })
+}
+
+/// `result`'s entry for `CNI_IFNAME` in the sandbox at `path`; an error when it has none.
+pub fn own_entry(args: &CmdArgs, path: &Path, result: &V1Result) -> Result<V1Interface, CniError> {
+    let sandbox = path.to_string_lossy();
+    result
+        .interfaces
+        .iter()
+        .find(|i| i.name == args.ifname && i.sandbox == sandbox)
+        .cloned()
+        .ok_or_else(|| {
+            internal(format!(
+                "Sandbox in prevResult doesn't match configured netns: {sandbox}"
+            ))
+        })
+}
+
+/// The error when the container's interface `ifname` cannot be read.
+pub fn not_found(ifname: &str, e: impl std::fmt::Display) -> CniError {
+    internal(format!(
+        "Container Interface name in prevResult: {ifname} not found: {e}"
+    ))
+}
+
+/// The container's interface `ifname`.
+pub fn container_link(nl: &mut Netlink, ifname: &str) -> Result<Link, CniError> {
+    nl.link_get(LinkId::Name(ifname))
+        .map_err(|e| not_found(ifname, e))
+}
+
+/// An error unless `link` (the container's `ifname`) is of `kind`.
+pub fn check_kind(link: &Link, ifname: &str, kind: &str) -> Result<(), CniError> {
+    if link.kind.as_deref() != Some(kind) {
+        return Err(internal(format!(
+            "Error: Container interface {ifname} not of type {kind}"
+        )));
+    }
+    Ok(())
+}
+
+/// An error unless `link` (the container's `ifname`) has the MAC `entry` records; the
+/// message gives both.
+pub fn check_mac(entry: &V1Interface, link: &Link, ifname: &str) -> Result<(), CniError> {
+    if !mac_matches(entry, link) {
+        return Err(internal(format!(
+            "Interface {ifname} Mac {} doesn't match container Mac: {}",
+            entry.mac,
+            link.mac.map(|m| m.to_string()).unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
 
 /// Whether `link` has the MAC `entry` records (any MAC when it records none).
 pub fn mac_matches(entry: &V1Interface, link: &Link) -> bool {

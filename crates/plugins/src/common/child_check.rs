@@ -3,16 +3,14 @@
 //! `prevResult` — a child of the configured kind, mode and parent, with its MAC, addresses
 //! and routes.
 
-use twill_cni::result::CniResult;
 use twill_cni::skel::CmdArgs;
 use twill_cni::CniError;
 use twill_kernel::{Link, LinkId, Netlink};
 
-use super::check::{check_ips_and_routes, mac_matches};
+use super::check::{self, check_ips_and_routes, Inside, PREV_MISSING};
 use super::child::Kind;
 use super::error::{internal, kernel};
 use super::lower::{self, LowerKeys};
-use super::{ipam, netns};
 
 /// What CHECK compares against.
 #[derive(Debug, Clone, Copy)]
@@ -35,27 +33,12 @@ pub struct Expected<'a> {
 
 /// Runs CHECK.
 pub fn check(args: &CmdArgs, want: Expected<'_>) -> Result<(), CniError> {
-    let path = netns::path(args)?;
-    let container = netns::open(args)?;
-    if let Some(t) = want.ipam {
-        ipam::check(t, args)?;
-    }
-    let prev = want
-        .prev
-        .ok_or_else(|| internal(format!("{}: Required prevResult missing", want.plugin)))?;
-    let result = CniResult::from_value_at(prev, "prevResult", args.version)?.into_latest();
-    let sandbox = path.to_string_lossy();
-    let entry = result
-        .interfaces
-        .iter()
-        .find(|i| i.name == args.ifname && i.sandbox == sandbox)
-        .ok_or_else(|| {
-            internal(format!(
-                "Sandbox in prevResult doesn't match configured netns: {sandbox}"
-            ))
-        })?;
-
-    let (mut inside, ()) = netns::enter(&container, path, || ())?;
+    let missing = format!("{}: {PREV_MISSING}", want.plugin);
+    let Inside {
+        nl: mut inside,
+        result,
+        entry,
+    } = check::enter(args, want.ipam, want.prev, &missing)?;
     let parent = match (want.parent_known, want.lower.link_in_container) {
         (false, _) => None,
         (true, true) => Some(lower::find_parent(
@@ -74,12 +57,7 @@ pub fn check(args: &CmdArgs, want: Expected<'_>) -> Result<(), CniError> {
     };
     let msg = inside
         .link_get_message(LinkId::Name(&args.ifname))
-        .map_err(|e| {
-            internal(format!(
-                "Container Interface name in prevResult: {} not found: {e}",
-                args.ifname
-            ))
-        })?;
+        .map_err(|e| check::not_found(&args.ifname, e))?;
     let (macvlan_mode, ipvlan_mode) = (msg.macvlan_mode, msg.ipvlan_mode);
     let link =
         Link::from_message(msg).map_err(|e| internal(format!("reading {}: {e}", args.ifname)))?;
@@ -87,12 +65,7 @@ pub fn check(args: &CmdArgs, want: Expected<'_>) -> Result<(), CniError> {
         Kind::Macvlan(m) => ("macvlan", macvlan_mode.map(|h| h.name()), m.name()),
         Kind::Ipvlan(m) => ("ipvlan", ipvlan_mode.map(|h| h.name()), m.name()),
     };
-    if link.kind.as_deref() != Some(kind) {
-        return Err(internal(format!(
-            "Error: Container interface {} not of type {kind}",
-            args.ifname
-        )));
-    }
+    check::check_kind(&link, &args.ifname, kind)?;
     if have != Some(wanted) {
         return Err(internal(format!(
             "Container {kind} mode {} does not match expected value: {wanted}",
@@ -110,13 +83,6 @@ pub fn check(args: &CmdArgs, want: Expected<'_>) -> Result<(), CniError> {
             )));
         }
     }
-    if !mac_matches(entry, &link) {
-        return Err(internal(format!(
-            "Interface {} Mac {} doesn't match container Mac: {}",
-            args.ifname,
-            entry.mac,
-            link.mac.map(|m| m.to_string()).unwrap_or_default()
-        )));
-    }
+    check::check_mac(&entry, &link, &args.ifname)?;
     check_ips_and_routes(&mut inside, &args.ifname, link.index, &result)
 }

@@ -4,13 +4,13 @@
 //! link of that name only when it is of the plugin's kind; CHECK looks at it the same way.
 
 use serde_json::Value;
-use twill_cni::result::{CniResult, IpConfig, V1Interface, V1Result};
+use twill_cni::result::CniResult;
 use twill_cni::skel::CmdArgs;
 use twill_cni::CniError;
 use twill_kernel::{Link, LinkId, NetNs, Netlink};
 
-use super::check::{check_ips_and_routes, mac_matches};
-use super::configure::{self, IfaceSysctls};
+use super::attach;
+use super::check::{self, check_ips_and_routes, mac_matches, Inside, PREV_MISSING};
 use super::error::{internal, kernel};
 use super::{ipam, netns, unlink};
 use twill_cni::result::Dns;
@@ -77,46 +77,13 @@ fn configure(
     sandbox: String,
     reserved: &mut bool,
 ) -> Result<Value, CniError> {
-    let from_ipam = ipam::add(at.ipam, args)?;
-    *reserved = true;
-    if from_ipam.ips.is_empty() {
-        return Err(internal("IPAM plugin returned missing IP config"));
+    let mut result = attach::result_for(args, link, sandbox);
+    attach::take_ipam(at.ipam, args, &mut result, reserved)?;
+    if let Some(d) = at.dns {
+        result.dns = d.clone();
     }
-    let mut result = V1Result::new();
-    let mut iface = V1Interface::new(&args.ifname).in_sandbox(sandbox);
-    if let Some(mac) = link.mac {
-        iface = iface.with_mac(mac.to_string());
-    }
-    result.add_interface(iface);
-    result.ips = from_ipam.ips;
-    for ip in &mut result.ips {
-        ip.interface = Some(0);
-    }
-    result.routes = from_ipam.routes;
-    result.dns = match at.dns {
-        Some(d) => d.clone(),
-        None => from_ipam.dns,
-    };
-    let ips: Vec<&IpConfig> = result.ips.iter().collect();
-    let sysctls = IfaceSysctls {
-        ifname: &args.ifname,
-        dad: None,
-        arp_notify: false,
-        ipv6: ips.iter().any(|ip| ip.address.addr().is_ipv6()),
-    };
-    container
-        .run(|| configure::write_sysctls(&sysctls))
-        .map_err(kernel)?
-        .map_err(internal)?;
-    // Duplicate address detection needs a carrier to finish (a dummy always has one, a
-    // vlan has its parent's); without one it is not waited for (the reference waits 10 s
-    // and goes on).
-    cnl.link_set_up(LinkId::Index(link.index)).map_err(kernel)?;
-    let settle = cnl
-        .link_get(LinkId::Index(link.index))
-        .map_err(kernel)?
-        .has_carrier();
-    configure::configure_iface(cnl, link.index, &args.ifname, &ips, &result.routes, settle)?;
+    // A dummy always has a carrier, a vlan has its parent's.
+    attach::configure_addresses(args, container, cnl, link.index, &result, true)?;
     Ok(CniResult::from_latest(result, args.version)?.to_json())
 }
 
@@ -159,35 +126,14 @@ pub fn check(
     ipam_type: &str,
     kind: &str,
 ) -> Result<(Link, Netlink), CniError> {
-    let path = netns::path(args)?;
-    let container = netns::open(args)?;
-    ipam::check(ipam_type, args)?;
-    let prev = prev.ok_or_else(|| internal("Required prevResult missing"))?;
-    let result = CniResult::from_value_at(prev, "prevResult", args.version)?.into_latest();
-    let sandbox = path.to_string_lossy();
-    let entry = result
-        .interfaces
-        .iter()
-        .find(|i| i.name == args.ifname && i.sandbox == sandbox)
-        .ok_or_else(|| {
-            internal(format!(
-                "Sandbox in prevResult doesn't match configured netns: {sandbox}"
-            ))
-        })?;
-    let (mut nl, ()) = netns::enter(&container, path, || ())?;
-    let link = nl.link_get(LinkId::Name(&args.ifname)).map_err(|e| {
-        internal(format!(
-            "Container Interface name in prevResult: {} not found: {e}",
-            args.ifname
-        ))
-    })?;
-    if link.kind.as_deref() != Some(kind) {
-        return Err(internal(format!(
-            "Error: Container interface {} not of type {kind}",
-            args.ifname
-        )));
-    }
-    if !mac_matches(entry, &link) {
+    let Inside {
+        mut nl,
+        result,
+        entry,
+    } = check::enter(args, Some(ipam_type), prev, PREV_MISSING)?;
+    let link = check::container_link(&mut nl, &args.ifname)?;
+    check::check_kind(&link, &args.ifname, kind)?;
+    if !mac_matches(&entry, &link) {
         return Err(internal(format!(
             "Interface {} Mac {} doesn't match container Mac",
             args.ifname, entry.mac

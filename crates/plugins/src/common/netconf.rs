@@ -1,4 +1,5 @@
-//! Configuration keys several plugins share, read the same way everywhere: `mtu` and `dns`.
+//! Configuration keys several plugins share, read the same way everywhere: `mtu`, `dns` and
+//! a required `ipam`.
 
 use twill_cni::config::NetConf;
 use twill_cni::json::{FieldError, Obj};
@@ -28,4 +29,18 @@ pub fn dns(net: &NetConf) -> Option<Dns> {
         options: d.options.clone(),
     };
     (!dns.is_empty()).then_some(dns)
+}
+
+/// `ipam.type` for a plugin whose interface is of no use without addresses: refused with
+/// code 7 naming `plugin` when the configuration has no IPAM.
+pub fn required_ipam(net: &NetConf, plugin: &str) -> Result<String, CniError> {
+    net.plugin
+        .ipam
+        .as_ref()
+        .map(|i| i.ipam_type.clone())
+        .ok_or_else(|| {
+            CniError::invalid_config(format!(
+                "ipam: required: {plugin} needs addresses from an IPAM plugin (\"ipam\": {{\"type\": …}})"
+            ))
+        })
 }

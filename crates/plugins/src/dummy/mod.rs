@@ -29,16 +29,7 @@ struct Dummy;
 /// `ipam.type`: required (code 7): a dummy interface without addresses is of no use.
 fn required_ipam(args: &CmdArgs) -> Result<(NetConf, String), CniError> {
     let net = NetConf::from_value(&args.config)?;
-    let t = net
-        .plugin
-        .ipam
-        .as_ref()
-        .map(|i| i.ipam_type.clone())
-        .ok_or_else(|| {
-            CniError::invalid_config(
-                "ipam: required: dummy needs addresses from an IPAM plugin (\"ipam\": {\"type\": …})",
-            )
-        })?;
+    let t = netconf::required_ipam(&net, "dummy")?;
     Ok((net, t))
 }
 

@@ -3,7 +3,7 @@
 //! brings the device back, so nothing is left half configured.
 
 use serde_json::Value;
-use twill_cni::result::{CniResult, IpConfig, V1Interface, V1Result};
+use twill_cni::result::CniResult;
 use twill_cni::skel::CmdArgs;
 use twill_cni::{CniError, Code, Version};
 use twill_kernel::{Link, LinkId, NetNs, Netlink};
@@ -11,7 +11,7 @@ use twill_kernel::{Link, LinkId, NetNs, Netlink};
 use super::config::{self, HostDeviceConf};
 use super::saved::{self, Saved};
 use super::{find, moving};
-use crate::common::configure::{self, IfaceSysctls};
+use crate::common::attach;
 use crate::common::error::{internal, kernel};
 use crate::common::{ipam, netns};
 
@@ -110,44 +110,10 @@ fn configure(
     reserved: &mut bool,
 ) -> Result<Value, CniError> {
     let args = ctx.args;
-    let mut result = V1Result::new();
-    let mut iface = V1Interface::new(&args.ifname).in_sandbox(ctx.sandbox.clone());
-    if let Some(mac) = dev.mac {
-        iface = iface.with_mac(mac.to_string());
-    }
-    result.add_interface(iface);
+    let mut result = attach::result_for(args, dev, ctx.sandbox.clone());
     if let Some(t) = &ctx.conf.ipam {
-        let from_ipam = ipam::add(t, args)?;
-        *reserved = true;
-        if from_ipam.ips.is_empty() {
-            return Err(internal("IPAM plugin returned missing IP config"));
-        }
-        result.ips = from_ipam.ips;
-        for ip in &mut result.ips {
-            // Every address belongs to the moved device.
-            ip.interface = Some(0);
-        }
-        result.routes = from_ipam.routes;
-        result.dns = from_ipam.dns;
-        let ips: Vec<&IpConfig> = result.ips.iter().collect();
-        let sysctls = IfaceSysctls {
-            ifname: &args.ifname,
-            dad: None,
-            arp_notify: false,
-            ipv6: ips.iter().any(|ip| ip.address.addr().is_ipv6()),
-        };
-        ctx.container
-            .run(|| configure::write_sysctls(&sysctls))
-            .map_err(kernel)?
-            .map_err(internal)?;
-        // Duplicate address detection cannot finish without a carrier (a cable unplugged,
-        // a peer down): waiting for it would only delay a failure. The reference waits its
-        // 10 s and goes on regardless.
-        let settle = cnl
-            .link_get(LinkId::Index(dev.index))
-            .map_err(kernel)?
-            .has_carrier();
-        configure::configure_iface(cnl, dev.index, &args.ifname, &ips, &result.routes, settle)?;
+        attach::take_ipam(t, args, &mut result, reserved)?;
+        attach::configure_addresses(args, ctx.container, cnl, dev.index, &result, false)?;
     }
     if let Some(dns) = &ctx.conf.dns {
         result.dns = dns.clone();

@@ -102,28 +102,16 @@ pub fn mode(o: &Obj<'_>) -> Result<IpvlanMode, CniError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::test_args;
     use serde_json::{json, Value};
-    use twill_cni::skel::{CniArgs, Command};
-    use twill_cni::{Code, Version};
+    use twill_cni::Code;
 
     fn args(extra: Value) -> CmdArgs {
-        let mut c = json!({"cniVersion": "1.0.0", "name": "n", "type": "ipvlan"});
-        for (k, v) in extra.as_object().unwrap() {
-            c[k] = v.clone();
-        }
-        CmdArgs {
-            command: Command::Add,
-            container_id: "c".into(),
-            netns: Some("/run/netns/x".into()),
-            netns_override: false,
-            ifname: "eth0".into(),
-            args: CniArgs::parse("").unwrap(),
-            path: Vec::new(),
-            stdin: serde_json::to_vec(&c).unwrap(),
-            config: c,
-            name: "n".into(),
-            version: Version::V1_0_0,
-        }
+        let c = test_args::merged(
+            json!({"cniVersion": "1.0.0", "name": "n", "type": "ipvlan"}),
+            extra,
+        );
+        test_args::add(c, "eth0", "")
     }
 
     fn prev(interfaces: Value, ips: Value) -> Value {

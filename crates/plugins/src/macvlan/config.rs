@@ -10,7 +10,7 @@ use twill_cni::{CniError, Version};
 use twill_kernel::{MacAddr, MacvlanMode};
 
 use crate::common::lower::LowerKeys;
-use crate::common::netconf;
+use crate::common::{mac, netconf};
 
 /// A macvlan configuration, validated (without the kernel: the parent is looked up by ADD
 /// and CHECK).
@@ -85,67 +85,31 @@ pub fn mode(o: &Obj<'_>) -> Result<MacvlanMode, CniError> {
 /// `MAC` over the `mac` key. Each must be a unicast Ethernet address, refused (code 7)
 /// naming its source otherwise.
 fn mac(args: &CmdArgs, net: &NetConf, o: &Obj<'_>) -> Result<Option<MacAddr>, CniError> {
-    let runtime = net
-        .plugin
-        .runtime_config
-        .as_ref()
-        .and_then(|r| r.mac.clone())
-        .filter(|m| !m.is_empty());
-    if let Some(text) = runtime {
-        return parse_mac("runtimeConfig.mac", &text).map(Some);
+    if let Some(text) = mac::runtime_config(net) {
+        return mac::parse("runtimeConfig.mac", &text).map(Some);
     }
     if let Some(bytes) = args.args.mac()? {
-        return unicast("CNI_ARGS MAC", MacAddr(bytes)).map(Some);
+        return mac::unicast("CNI_ARGS MAC", MacAddr(bytes)).map(Some);
     }
     match o.str("mac")? {
         None | Some("") => Ok(None),
-        Some(text) => parse_mac("mac", text).map(Some),
+        Some(text) => mac::parse("mac", text).map(Some),
     }
-}
-
-fn parse_mac(path: &str, text: &str) -> Result<MacAddr, CniError> {
-    let mac: MacAddr = text
-        .parse()
-        .map_err(|e: twill_kernel::net::MacError| FieldError::invalid(path, e.to_string()))?;
-    unicast(path, mac)
-}
-
-fn unicast(path: &str, mac: MacAddr) -> Result<MacAddr, CniError> {
-    if mac.0[0] & 0x01 != 0 || mac.0 == [0; 6] {
-        return Err(FieldError::invalid(
-            path,
-            format!("MAC {mac}: must be a non-zero unicast address"),
-        )
-        .into());
-    }
-    Ok(mac)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::test_args;
     use serde_json::{json, Value};
-    use twill_cni::skel::{CniArgs, Command};
     use twill_cni::Code;
 
     fn parse_with(extra: Value, cni_args: &str) -> Result<MacvlanConf, CniError> {
-        let mut c = json!({"cniVersion": "1.0.0", "name": "n", "type": "macvlan"});
-        for (k, v) in extra.as_object().unwrap() {
-            c[k] = v.clone();
-        }
-        let args = CmdArgs {
-            command: Command::Add,
-            container_id: "c".into(),
-            netns: Some("/run/netns/x".into()),
-            netns_override: false,
-            ifname: "eth0".into(),
-            args: CniArgs::parse(cni_args).unwrap(),
-            path: Vec::new(),
-            stdin: serde_json::to_vec(&c).unwrap(),
-            config: c,
-            name: "n".into(),
-            version: Version::V1_0_0,
-        };
+        let c = test_args::merged(
+            json!({"cniVersion": "1.0.0", "name": "n", "type": "macvlan"}),
+            extra,
+        );
+        let args = test_args::add(c, "eth0", cni_args);
         MacvlanConf::parse(&args)
     }
 

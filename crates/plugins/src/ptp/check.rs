@@ -2,7 +2,7 @@
 //! container's veth with the addresses and routes of `prevResult` and the point-to-point
 //! routes, and its host end with the gateway addresses and the routes back to the pod.
 
-use twill_cni::result::{CniResult, IpConfig, V1Interface};
+use twill_cni::result::{IpConfig, V1Interface};
 use twill_cni::skel::CmdArgs;
 use twill_cni::CniError;
 use twill_kernel::route::{Route, TABLE_MAIN};
@@ -10,38 +10,29 @@ use twill_kernel::{Link, Netlink};
 
 use super::config::PtpConf;
 use super::routing;
-use crate::common::check::{check_ips_and_routes, checked_veth};
+use crate::common::check::{self, check_ips_and_routes, checked_veth, Begun, PREV_MISSING};
 use crate::common::configure::addresses_for;
 use crate::common::error::{internal, kernel};
-use crate::common::{ipam, masq, netns};
+use crate::common::{masq, netns};
 
 /// Runs CHECK.
 pub fn check(args: &CmdArgs) -> Result<(), CniError> {
     let conf = PtpConf::parse(args)?;
-    let path = netns::path(args)?;
-    let container = netns::open(args)?;
-    ipam::check(&conf.ipam, args)?;
-    let prev = conf
-        .net
-        .plugin
-        .prev_result
-        .as_ref()
-        .ok_or_else(|| internal("ptp: Required prevResult missing"))?;
-    let result = CniResult::from_value_at(prev, "prevResult", args.version)?.into_latest();
+    let missing = format!("ptp: {PREV_MISSING}");
+    let Begun {
+        path,
+        container,
+        result,
+    } = check::begin(
+        args,
+        Some(conf.ipam.as_str()),
+        conf.net.plugin.prev_result.as_ref(),
+        &missing,
+    )?;
     if conf.ip_masq {
         masq::check(args, &result.ips)?;
     }
-    let sandbox = path.to_string_lossy();
-    let cont_entry = result
-        .interfaces
-        .iter()
-        .find(|i| i.name == args.ifname && i.sandbox == sandbox)
-        .cloned()
-        .ok_or_else(|| {
-            internal(format!(
-                "Sandbox in prevResult doesn't match configured netns: {sandbox}"
-            ))
-        })?;
+    let cont_entry = check::own_entry(args, path, &result)?;
 
     let (mut nl, ()) = netns::enter(&container, path, || ())?;
     let cont = checked_veth(&mut nl, &cont_entry, "Container")?;

@@ -4,14 +4,14 @@
 //! half configured.
 
 use serde_json::Value;
-use twill_cni::result::{CniResult, IpConfig, V1Interface, V1Result};
+use twill_cni::result::CniResult;
 use twill_cni::skel::CmdArgs;
 use twill_cni::CniError;
 use twill_kernel::tap::{self, TapSpec};
 use twill_kernel::{LinkChange, LinkId, NetNs, Netlink};
 
 use super::config::TapConf;
-use crate::common::configure::{self, IfaceSysctls};
+use crate::common::attach;
 use crate::common::error::{internal, kernel};
 use crate::common::{ipam, netns};
 
@@ -76,39 +76,12 @@ fn configure(
         .map_err(|e| internal(format!("failed to set up tap {:?}: {e}", args.ifname)))?;
     cnl.link_set_up(id).map_err(kernel)?;
     let link = cnl.link_get(id).map_err(kernel)?;
-    let mut result = V1Result::new();
-    let mut iface = V1Interface::new(&args.ifname).in_sandbox(sandbox);
-    if let Some(mac) = link.mac {
-        iface = iface.with_mac(mac.to_string());
-    }
-    result.add_interface(iface);
+    let mut result = attach::result_for(args, &link, sandbox);
     if let Some(t) = &conf.ipam {
-        let from_ipam = ipam::add(t, args)?;
-        *reserved = true;
-        if from_ipam.ips.is_empty() {
-            return Err(internal("IPAM plugin returned missing IP config"));
-        }
-        result.ips = from_ipam.ips;
-        for ip in &mut result.ips {
-            ip.interface = Some(0);
-        }
-        result.routes = from_ipam.routes;
-        result.dns = from_ipam.dns;
-        let ips: Vec<&IpConfig> = result.ips.iter().collect();
-        let sysctls = IfaceSysctls {
-            ifname: &args.ifname,
-            dad: None,
-            arp_notify: false,
-            ipv6: ips.iter().any(|ip| ip.address.addr().is_ipv6()),
-        };
-        container
-            .run(|| configure::write_sysctls(&sysctls))
-            .map_err(kernel)?
-            .map_err(internal)?;
+        attach::take_ipam(t, args, &mut result, reserved)?;
         // A tap has a carrier only while a program holds it open: until then duplicate
         // address detection cannot finish, so it is not waited for.
-        let settle = cnl.link_get(id).map_err(kernel)?.has_carrier();
-        configure::configure_iface(cnl, index, &args.ifname, &ips, &result.routes, settle)?;
+        attach::configure_addresses(args, container, cnl, index, &result, false)?;
     }
     if let Some(dns) = &conf.dns {
         result.dns = dns.clone();

@@ -9,7 +9,7 @@ use twill_cni::{CniError, Code};
 use twill_kernel::link::check_name;
 use twill_kernel::MacAddr;
 
-use crate::common::netconf;
+use crate::common::{mac, netconf};
 
 /// A tap configuration, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,19 +73,8 @@ impl TapConf {
 
 /// The MAC by precedence; each source must be a unicast Ethernet address (code 7 naming it).
 fn mac(args: &CmdArgs, net: &NetConf) -> Result<Option<MacAddr>, CniError> {
-    let runtime = net
-        .plugin
-        .runtime_config
-        .as_ref()
-        .and_then(|r| r.mac.clone())
-        .filter(|m| !m.is_empty());
-    let cni_args = net
-        .plugin
-        .args
-        .as_ref()
-        .and_then(|a| a.cni.as_ref())
-        .and_then(|c| c.mac.clone())
-        .filter(|m| !m.is_empty());
+    let runtime = mac::runtime_config(net);
+    let cni_args = mac::args_cni(net);
     let key = net
         .obj()
         .str("mac")?
@@ -94,52 +83,25 @@ fn mac(args: &CmdArgs, net: &NetConf) -> Result<Option<MacAddr>, CniError> {
     let (path, text) = match (runtime, cni_args, args.args.mac()?, key) {
         (Some(m), _, _, _) => ("runtimeConfig.mac", m),
         (_, Some(m), _, _) => ("args.cni.mac", m),
-        (_, _, Some(m), _) => return unicast("CNI_ARGS MAC", MacAddr(m)).map(Some),
+        (_, _, Some(m), _) => return mac::unicast("CNI_ARGS MAC", MacAddr(m)).map(Some),
         (_, _, _, Some(m)) => ("mac", m),
         _ => return Ok(None),
     };
-    let parsed: MacAddr = text
-        .parse()
-        .map_err(|e: twill_kernel::net::MacError| FieldError::invalid(path, e.to_string()))?;
-    unicast(path, parsed).map(Some)
-}
-
-fn unicast(path: &str, mac: MacAddr) -> Result<MacAddr, CniError> {
-    if mac.0[0] & 0x01 != 0 || mac.0 == [0; 6] {
-        return Err(FieldError::invalid(
-            path,
-            format!("MAC {mac}: must be a non-zero unicast address"),
-        )
-        .into());
-    }
-    Ok(mac)
+    mac::parse(path, &text).map(Some)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::test_args;
     use serde_json::{json, Value};
-    use twill_cni::skel::{CniArgs, Command};
-    use twill_cni::Version;
 
     fn parse_with(extra: Value, cni_args: &str) -> Result<TapConf, CniError> {
-        let mut c = json!({"cniVersion": "1.0.0", "name": "n", "type": "tap"});
-        for (k, v) in extra.as_object().unwrap() {
-            c[k] = v.clone();
-        }
-        let args = CmdArgs {
-            command: Command::Add,
-            container_id: "c".into(),
-            netns: Some("/run/netns/x".into()),
-            netns_override: false,
-            ifname: "tap0".into(),
-            args: CniArgs::parse(cni_args).unwrap(),
-            path: Vec::new(),
-            stdin: serde_json::to_vec(&c).unwrap(),
-            config: c,
-            name: "n".into(),
-            version: Version::V1_0_0,
-        };
+        let c = test_args::merged(
+            json!({"cniVersion": "1.0.0", "name": "n", "type": "tap"}),
+            extra,
+        );
+        let args = test_args::add(c, "tap0", cni_args);
         TapConf::parse(&args)
     }
 

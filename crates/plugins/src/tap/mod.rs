@@ -9,13 +9,12 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 use twill_cni::config::NetConf;
-use twill_cni::result::CniResult;
 use twill_cni::skel::{self, CmdArgs, Plugin};
 use twill_cni::{CniError, Version};
 use twill_kernel::LinkId;
 
 use self::config::TapConf;
-use crate::common::check::{check_ips_and_routes, mac_matches};
+use crate::common::check::{self, check_ips_and_routes, mac_matches, Inside, PREV_MISSING};
 use crate::common::error::{internal, kernel};
 use crate::common::{ipam, netns, unlink};
 
@@ -71,29 +70,16 @@ impl Plugin for TapPlugin {
     /// configured, with the result's addresses and routes.
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = TapConf::parse(args)?;
-        let path = netns::path(args)?;
-        let container = netns::open(args)?;
-        if let Some(t) = &conf.ipam {
-            ipam::check(t, args)?;
-        }
-        let prev = conf
-            .net
-            .plugin
-            .prev_result
-            .as_ref()
-            .ok_or_else(|| internal("Required prevResult missing"))?;
-        let result = CniResult::from_value_at(prev, "prevResult", args.version)?.into_latest();
-        let sandbox = path.to_string_lossy();
-        let entry = result
-            .interfaces
-            .iter()
-            .find(|i| i.name == args.ifname && i.sandbox == sandbox)
-            .ok_or_else(|| {
-                internal(format!(
-                    "Sandbox in prevResult doesn't match configured netns: {sandbox}"
-                ))
-            })?;
-        let (mut nl, ()) = netns::enter(&container, path, || ())?;
+        let Inside {
+            mut nl,
+            result,
+            entry,
+        } = check::enter(
+            args,
+            conf.ipam.as_deref(),
+            conf.net.plugin.prev_result.as_ref(),
+            PREV_MISSING,
+        )?;
         let id = LinkId::Name(&args.ifname);
         let link = nl
             .link_get(id)
@@ -105,7 +91,7 @@ impl Plugin for TapPlugin {
             .ok_or_else(|| internal(format!("{:?} is not a tap device", args.ifname)))?;
         let want = add::spec(&conf);
         let mismatch = |what: &str| internal(format!("tap {:?}: {what} differs", args.ifname));
-        if !mac_matches(entry, &link) {
+        if !mac_matches(&entry, &link) {
             return Err(mismatch("MAC"));
         }
         if !info.persist {

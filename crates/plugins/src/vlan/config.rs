@@ -54,16 +54,7 @@ impl VlanConf {
                     )
                 })?,
         };
-        let ipam = net
-            .plugin
-            .ipam
-            .as_ref()
-            .map(|i| i.ipam_type.clone())
-            .ok_or_else(|| {
-                CniError::invalid_config(
-                    "ipam: required: vlan needs addresses from an IPAM plugin (\"ipam\": {\"type\": …})",
-                )
-            })?;
+        let ipam = netconf::required_ipam(&net, "vlan")?;
         Ok(VlanConf {
             master: master.to_owned(),
             vlan_id,
@@ -79,29 +70,17 @@ impl VlanConf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::test_args;
     use serde_json::{json, Value};
-    use twill_cni::skel::{CniArgs, Command};
-    use twill_cni::{Code, Version};
+    use twill_cni::Code;
 
     fn parse(extra: Value) -> Result<VlanConf, CniError> {
-        let mut c = json!({"cniVersion": "1.0.0", "name": "n", "type": "vlan",
-                           "master": "eth0", "ipam": {"type": "host-local"}});
-        for (k, v) in extra.as_object().unwrap() {
-            c[k] = v.clone();
-        }
-        let args = CmdArgs {
-            command: Command::Add,
-            container_id: "c".into(),
-            netns: Some("/run/netns/x".into()),
-            netns_override: false,
-            ifname: "eth0".into(),
-            args: CniArgs::parse("").unwrap(),
-            path: Vec::new(),
-            stdin: serde_json::to_vec(&c).unwrap(),
-            config: c,
-            name: "n".into(),
-            version: Version::V1_0_0,
-        };
+        let c = test_args::merged(
+            json!({"cniVersion": "1.0.0", "name": "n", "type": "vlan",
+                           "master": "eth0", "ipam": {"type": "host-local"}}),
+            extra,
+        );
+        let args = test_args::add(c, "eth0", "");
         VlanConf::parse(&args)
     }
 
