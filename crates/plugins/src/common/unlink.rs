@@ -17,12 +17,21 @@ pub fn container_link(mut nl: Netlink, mut watch: Netlink, ifname: &str) -> Resu
         socket: &mut watch,
         index: link.index,
     }];
-    // The host end is watched when it is in this namespace, as the plugin made it: the
-    // kernel announces it last. A peer found elsewhere is not waited for (its own
-    // namespace's listeners see it go an instant after the container end).
-    if let (Some(peer), Some(_)) = (link.link, link.link_netnsid) {
+    // A veth's host end is watched when it is in this namespace, as the plugin made it: the
+    // kernel announces it last. Indexes are per namespace, so the host link found at the
+    // peer's index must be a veth whose own peer is elsewhere and has the container end's
+    // index; a peer found anywhere else is not waited for (its own namespace's listeners see
+    // it go an instant after the container end). A lower device (macvlan, ipvlan, vlan) is not
+    // deleted with its child and is never watched.
+    if let (Some("veth"), Some(peer), Some(_)) =
+        (link.kind.as_deref(), link.link, link.link_netnsid)
+    {
         let ours = host.link_get(LinkId::Index(peer));
-        if ours.is_ok_and(|l| l.link == Some(link.index)) {
+        if ours.is_ok_and(|l| {
+            l.kind.as_deref() == Some("veth")
+                && l.link_netnsid.is_some()
+                && l.link == Some(link.index)
+        }) {
             watches.push(Watch {
                 socket: &mut host,
                 index: peer,
