@@ -76,7 +76,7 @@ impl Plugin for Loopback {
         let Some(path) = args.netns.as_deref() else {
             return Ok(());
         };
-        let Some((_ns, mut nl, _watch)) = netns::open_for_del(path)? else {
+        let Some((_ns, mut nl)) = netns::open_for_del(path)? else {
             return Ok(());
         };
         nl.link_set_down(LinkId::Index(LO)).map_err(kernel)

@@ -153,12 +153,8 @@ fn nothing_of_the_pod_is_visible_when_del_returns() {
         assert!(records.is_empty(), "records left: {records:?}");
         let masq = files_naming(Path::new("/run/cni/twill-masq"), &id);
         assert!(masq.is_empty(), "records left: {masq:?}");
-        drop_pod(&mut sb, pod);
+        sb.delete_pod(pod);
     }
-}
-
-fn drop_pod(sb: &mut Sandbox, pod: Ns) {
-    sb.delete_pod(pod);
 }
 
 #[test]

@@ -80,11 +80,20 @@ fn address() -> (libc::sockaddr_un, libc::socklen_t) {
 
 fn connect() -> io::Result<OwnedFd> {
     let conn = socket()?;
+    at_name(&conn, libc::connect)?;
+    Ok(conn)
+}
+
+/// Calls `op` (`bind` or `connect`) on `fd` with the keeper's address.
+fn at_name(
+    fd: &OwnedFd,
+    op: unsafe extern "C" fn(libc::c_int, *const libc::sockaddr, libc::socklen_t) -> libc::c_int,
+) -> io::Result<()> {
     let (addr, len) = address();
-    // SAFETY: `addr` is a valid sockaddr_un of `len` bytes.
+    // SAFETY: `addr` is a valid sockaddr_un of `len` bytes for the whole call.
     let rc = unsafe {
-        libc::connect(
-            conn.as_raw_fd(),
+        op(
+            fd.as_raw_fd(),
             (&addr as *const libc::sockaddr_un).cast(),
             len,
         )
@@ -92,7 +101,7 @@ fn connect() -> io::Result<OwnedFd> {
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(conn)
+    Ok(())
 }
 
 /// Refuses a keeper that runs as another user.
@@ -125,6 +134,17 @@ fn check_peer(conn: &OwnedFd) -> io::Result<()> {
 /// Control-message space for [`PER_HAND_OFF`] descriptors, aligned for `cmsghdr`.
 type Control = [u64; 40];
 
+/// A one-byte message carrying `control` (the descriptors travel in it).
+fn message(iov: &mut libc::iovec, control: &mut Control, control_len: usize) -> libc::msghdr {
+    // SAFETY: msghdr is plain old data; all-zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = control_len;
+    msg
+}
+
 fn send_fds(conn: &OwnedFd, fds: &[RawFd]) -> io::Result<()> {
     let mut control: Control = [0; 40];
     let bytes = size_of_val(fds);
@@ -133,13 +153,9 @@ fn send_fds(conn: &OwnedFd, fds: &[RawFd]) -> io::Result<()> {
         iov_base: byte.as_mut_ptr().cast(),
         iov_len: 1,
     };
-    // SAFETY: msghdr is plain old data; all-zero is valid.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
     // SAFETY: CMSG_SPACE is a pure computation.
-    msg.msg_controllen = unsafe { libc::CMSG_SPACE(bytes as u32) } as usize;
+    let space = unsafe { libc::CMSG_SPACE(bytes as u32) } as usize;
+    let msg = message(&mut iov, &mut control, space);
     // SAFETY: `msg` points at `control`, which has room for the header and `bytes` of data
     // (PER_HAND_OFF descriptors at most, checked by the caller).
     unsafe {
@@ -169,17 +185,7 @@ fn send_fds(conn: &OwnedFd, fds: &[RawFd]) -> io::Result<()> {
 /// keeper is there (or just starting): the caller connects again.
 fn start() -> io::Result<()> {
     let listener = socket()?;
-    let (addr, len) = address();
-    // SAFETY: `addr` is a valid sockaddr_un of `len` bytes.
-    let rc = unsafe {
-        libc::bind(
-            listener.as_raw_fd(),
-            (&addr as *const libc::sockaddr_un).cast(),
-            len,
-        )
-    };
-    if rc < 0 {
-        let e = io::Error::last_os_error();
+    if let Err(e) = at_name(&listener, libc::bind) {
         return match e.raw_os_error() {
             Some(libc::EADDRINUSE) => Ok(()),
             _ => Err(e),
@@ -249,12 +255,7 @@ fn receive(conn: RawFd, held: &mut [RawFd; CAPACITY], count: &mut usize) {
         iov_base: byte.as_mut_ptr().cast(),
         iov_len: 1,
     };
-    // SAFETY: msghdr is plain old data; all-zero is valid.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = size_of::<Control>();
+    let mut msg = message(&mut iov, &mut control, size_of::<Control>());
     // SAFETY: `msg` and its buffers are valid; received descriptors are close-on-exec.
     let n = unsafe { libc::recvmsg(conn, &mut msg, libc::MSG_CMSG_CLOEXEC) };
     if n < 0 {

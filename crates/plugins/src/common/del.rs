@@ -22,7 +22,7 @@ pub fn ipam_then_link(args: &CmdArgs) -> Result<(), CniError> {
         None => Ok(()),
     };
     if let Some(path) = args.netns.as_deref() {
-        if let Some((_ns, nl, watch)) = netns::open_for_del(path)? {
+        if let Some((_ns, nl, watch)) = netns::open_for_unlink(path)? {
             match unlink::container_link(nl, watch, &args.ifname) {
                 Err(e) if !e.is_not_found() => return Err(kernel(e)),
                 _ => {}

@@ -100,7 +100,7 @@ pub fn del(
         None => Ok(()),
     };
     if let Some(path) = args.netns.as_deref() {
-        if let Some((_ns, mut nl, watch)) = netns::open_for_del(path)? {
+        if let Some((_ns, mut nl, watch)) = netns::open_for_unlink(path)? {
             match nl.link_get(LinkId::Name(&args.ifname)) {
                 Ok(l) if l.kind.as_deref() == Some(kind) => {
                     match unlink::container_link(nl, watch, &args.ifname) {

@@ -67,19 +67,36 @@ fn enter_error(path: &Path, e: twill_kernel::Error) -> CniError {
     kernel(e)
 }
 
-/// For DEL: the namespace with two sockets inside it — one for requests, one to watch the
-/// kernel's announcements while a detached process deletes a link (`super::unlink`) — or
-/// `None` when it is gone: the path does not exist, or is no longer a namespace (the file a
-/// runtime leaves behind once the namespace's bind mount is gone). Both mean there is nothing
-/// left to clean up in it. Both sockets are opened on one visit to the namespace.
-pub fn open_for_del(path: &Path) -> Result<Option<(NetNs, Netlink, Netlink)>, CniError> {
+/// For DEL: the namespace with a socket inside it, or `None` when it is gone — the path
+/// does not exist, or is no longer a namespace (the file a runtime leaves behind once the
+/// namespace's bind mount is gone). Both mean there is nothing left to clean up in it.
+pub fn open_for_del(path: &Path) -> Result<Option<(NetNs, Netlink)>, CniError> {
+    open_unless_gone(path, Netlink::open)
+}
+
+/// For a DEL that deletes an interface: as [`open_for_del`], with a second socket to watch
+/// the kernel's announcements while a detached process deletes it (`super::unlink`); both
+/// are opened on one visit to the namespace.
+pub fn open_for_unlink(path: &Path) -> Result<Option<(NetNs, Netlink, Netlink)>, CniError> {
+    Ok(open_unless_gone(path, socket_pair)?.map(|(ns, (nl, watch))| (ns, nl, watch)))
+}
+
+/// Two sockets in the calling thread's namespace: one for requests, one to watch.
+pub fn socket_pair() -> twill_kernel::Result<(Netlink, Netlink)> {
+    Ok((Netlink::open()?, Netlink::open()?))
+}
+
+fn open_unless_gone<T: Send>(
+    path: &Path,
+    open: fn() -> twill_kernel::Result<T>,
+) -> Result<Option<(NetNs, T)>, CniError> {
     let ns = match NetNs::open(path) {
         Ok(ns) => ns,
         Err(e) if e.errno().map(|n| n.raw()) == Some(libc::ENOENT) => return Ok(None),
         Err(e) => return Err(kernel(e)),
     };
-    match ns.run(|| Ok::<_, twill_kernel::Error>((Netlink::open()?, Netlink::open()?))) {
-        Ok(Ok((nl, watch))) => Ok(Some((ns, nl, watch))),
+    match ns.run(open) {
+        Ok(Ok(opened)) => Ok(Some((ns, opened))),
         Ok(Err(e)) => Err(kernel(e)),
         Err(e) if e.errno().map(|n| n.raw()) == Some(libc::EINVAL) => Ok(None),
         Err(e) => Err(kernel(e)),

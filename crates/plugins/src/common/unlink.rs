@@ -44,8 +44,7 @@ pub fn container_link(mut nl: Netlink, mut watch: Netlink, ifname: &str) -> Resu
 /// Deletes interface `ifname` of namespace `ns` (opening both sockets there on one visit);
 /// see [`container_link`].
 pub fn in_namespace(ns: &NetNs, ifname: &str) -> Result<()> {
-    let (nl, watch) =
-        ns.run(|| Ok::<_, twill_kernel::Error>((Netlink::open()?, Netlink::open()?)))??;
+    let (nl, watch) = ns.run(super::netns::socket_pair)??;
     container_link(nl, watch, ifname)
 }
 
@@ -53,14 +52,18 @@ pub fn in_namespace(ns: &NetNs, ifname: &str) -> Result<()> {
 /// kernel has announced its removal. Used to undo a failed ADD: the container end goes in
 /// the same kernel operation, an instant later.
 pub fn host_link(name: &str) -> Result<()> {
-    let index = Netlink::open()?.link_index(name)?;
-    host_index(index)
+    let mut watch = Netlink::open()?;
+    let index = watch.link_index(name)?;
+    in_host(watch, index)
 }
 
 /// Deletes the host's link `index` (in the plugin's own namespace); returns once the kernel
 /// has announced its removal. A missing link is a not-found error.
 pub fn host_index(index: u32) -> Result<()> {
-    let mut watch = Netlink::open()?;
+    in_host(Netlink::open()?, index)
+}
+
+fn in_host(mut watch: Netlink, index: u32) -> Result<()> {
     let requester = Netlink::open()?;
     delete_link_unwaited(
         requester,

@@ -111,7 +111,7 @@ impl Plugin for HostDevice {
 /// GC).
 fn give_back(args: &CmdArgs, host: &mut Netlink, rec: Option<&Saved>) -> Result<bool, CniError> {
     if let Some(path) = args.netns.as_deref() {
-        if let Some((_ns, mut cnl, _watch)) = netns::open_for_del(path)? {
+        if let Some((_ns, mut cnl)) = netns::open_for_del(path)? {
             match cnl.link_get(LinkId::Name(&args.ifname)) {
                 Ok(link) => {
                     let original = match rec {

@@ -77,7 +77,7 @@ impl Plugin for Sbr {
         let Some(path) = args.netns.as_deref() else {
             return Ok(());
         };
-        let Some((ns, mut nl, _watch)) = netns::open_for_del(path)? else {
+        let Some((ns, mut nl)) = netns::open_for_del(path)? else {
             return Ok(());
         };
         let _lock = NsLock::take(&ns)?;

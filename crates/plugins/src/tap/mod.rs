@@ -48,7 +48,7 @@ impl Plugin for TapPlugin {
             None => Ok(()),
         };
         if let Some(path) = args.netns.as_deref() {
-            if let Some((_ns, mut nl, watch)) = netns::open_for_del(path)? {
+            if let Some((_ns, mut nl, watch)) = netns::open_for_unlink(path)? {
                 match nl.tun_info(LinkId::Name(&args.ifname)) {
                     Ok(Some(_)) => match unlink::container_link(nl, watch, &args.ifname) {
                         Err(e) if !e.is_not_found() => return Err(kernel(e)),

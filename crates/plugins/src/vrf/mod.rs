@@ -86,7 +86,7 @@ impl Plugin for VrfPlugin {
         let Some(path) = args.netns.as_deref() else {
             return Ok(());
         };
-        let Some((_ns, mut nl, _watch)) = netns::open_for_del(path)? else {
+        let Some((_ns, mut nl)) = netns::open_for_del(path)? else {
             return Ok(());
         };
         enslave::del(&mut nl, &conf.name, &args.ifname)
