@@ -247,7 +247,7 @@ fn throughput(a: &Args) -> Vec<Path> {
     // The machine is shared and noisy: the paths take turns, round after round, between the
     // same two pods, and each figure is the median of its rounds.
     let (mut under, mut twill, mut flannel, mut udp) = (vec![], vec![], vec![], vec![]);
-    let mut hostgw = vec![];
+    let (mut hostgw, mut floor) = (vec![], vec![]);
     let mut c = Cluster::new(2, VXLAN);
     c.start_all(&[]);
     let (pa, pb) = pods(&mut c);
@@ -268,6 +268,16 @@ fn throughput(a: &Args) -> Vec<Path> {
             a.seconds,
         ));
         twill.push(measure("twill vxlan", &pa.node, &pb.node, &b, a.seconds));
+        // The encapsulation's own floor: host to host through the same vxlan devices (each
+        // holds its subnet's first address), no pod, bridge or forwarding on either end.
+        let vtep1 = c.subnet(1).split('/').next().unwrap_or_default().to_owned();
+        floor.push(measure(
+            "vxlan host to host",
+            &c.hosts[0].node,
+            &c.hosts[1].node,
+            &vtep1,
+            a.seconds,
+        ));
         // The same pods without encapsulation: the agents switch the backend live.
         let peer = c.subnet(1);
         c.etcd.put(&format!("{PREFIX}/config"), HOST_GW);
@@ -294,6 +304,7 @@ fn throughput(a: &Args) -> Vec<Path> {
     vec![
         median_path("underlay (veth, MTU 1500)", &under),
         median_path("twill vxlan", &twill),
+        median_path("vxlan device, host to host", &floor),
         median_path("twill host-gw (no encapsulation)", &hostgw),
         median_path("flannel's vxlan device (by hand)", &flannel),
         median_path("twill udp", &udp),
