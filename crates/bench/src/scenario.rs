@@ -74,16 +74,7 @@ impl Scenario {
             Scenario::Bridge => json!({
                 "cniVersion": "1.0.0",
                 "name": "twill-bench",
-                "plugins": [{
-                    "type": "bridge",
-                    "bridge": "bench0",
-                    "isGateway": true,
-                    "ipam": {
-                        "type": "host-local",
-                        "dataDir": data_dir,
-                        "ranges": [[{"subnet": "10.128.0.0/16"}]]
-                    }
-                }]
+                "plugins": [bridge_plugin(data_dir)]
             }),
             // What podman 4.3 writes for `podman network create --subnet`, cniVersion and
             // all; the gateway route is host-local's, as in podman's file. Added: the
@@ -115,16 +106,7 @@ impl Scenario {
                 "cniVersion": "1.0.0",
                 "name": "twill-bench",
                 "plugins": [
-                    {
-                        "type": "bridge",
-                        "bridge": "bench0",
-                        "isGateway": true,
-                        "ipam": {
-                            "type": "host-local",
-                            "dataDir": data_dir,
-                            "ranges": [[{"subnet": "10.128.0.0/16"}]]
-                        }
-                    },
+                    bridge_plugin(data_dir),
                     {"type": "bandwidth", "capabilities": {"bandwidth": true}}
                 ]
             }),
@@ -198,4 +180,19 @@ fn beside(dir: &Path, what: &str) -> std::path::PathBuf {
     let mut name = dir.file_name().unwrap_or_default().to_os_string();
     name.push(format!("-{what}"));
     dir.with_file_name(name)
+}
+
+/// The bridge scenario's plugin, which the bandwidth scenario chains in front of bandwidth:
+/// a gateway bridge with host-local over a /16.
+fn bridge_plugin(data_dir: &Path) -> Value {
+    json!({
+        "type": "bridge",
+        "bridge": "bench0",
+        "isGateway": true,
+        "ipam": {
+            "type": "host-local",
+            "dataDir": data_dir,
+            "ranges": [[{"subnet": "10.128.0.0/16"}]]
+        }
+    })
 }

@@ -18,6 +18,7 @@ mod support;
 use serde_json::{json, Value};
 #[allow(unused_imports)]
 use support::{Impl, Sandbox};
+use twill_test_support::{chain as run_chain, nft};
 
 /// The chain, plugin by plugin, as libcni would inject it (name, version, runtimeConfig),
 /// each plugin's state under the sandbox or under a network name of this test process.
@@ -51,17 +52,9 @@ fn plugin(conf: &Value) -> String {
     conf["type"].as_str().unwrap().to_owned()
 }
 
-/// Every element naming `needle` in the node's ruleset, as JSON text.
+/// How many elements of the node's ruleset name `needle`.
 fn mentions(sb: &Sandbox, needle: &str) -> usize {
-    let rs = portmap_support::ruleset(&sb.host.path);
-    rs["nftables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|o| o.get("set").or_else(|| o.get("map")))
-        .flat_map(|s| s["elem"].as_array().cloned().unwrap_or_default())
-        .filter(|e| e.to_string().contains(needle))
-        .count()
+    nft::elements_naming(&sb.host.path, needle).len()
 }
 
 #[test]
@@ -83,15 +76,9 @@ fn podmans_chain_never_executes_a_program() {
     let netns = pod.path_str();
     let confs = chain(&sb, &net);
 
-    let mut prev: Option<Value> = None;
-    for conf in &confs {
-        let mut c = conf.clone();
-        if let Some(p) = &prev {
-            c["prevResult"] = p.clone();
-        }
-        prev = Some(sb.run_with_path(&plugin(conf), "ADD", "ctr", &netns, &traps, &c));
-    }
-    let result = prev.unwrap();
+    let result = run_chain::add(&confs, |c| {
+        sb.run_with_path(&plugin(c), "ADD", "ctr", &netns, &traps, c)
+    });
     let ip = masq_support::addr_of(&result);
     assert!(ip.starts_with("10.12.0."), "{result}");
     // portmap's, masquerade's and firewall's elements all name the pod's address.
@@ -112,11 +99,9 @@ fn podmans_chain_never_executes_a_program() {
     let kept = mentions(&sb, &ip);
     assert!(kept >= 3, "GC of a valid attachment removed elements");
 
-    for conf in confs.iter().rev() {
-        let mut c = conf.clone();
-        c["prevResult"] = result.clone();
-        sb.run_with_path(&plugin(conf), "DEL", "ctr", &netns, &traps, &c);
-    }
+    run_chain::del(&confs, &result, |c| {
+        sb.run_with_path(&plugin(c), "DEL", "ctr", &netns, &traps, c);
+    });
     assert_eq!(mentions(&sb, &ip), 0);
     assert!(
         !marker.exists(),

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use support::{Ns, Sandbox};
 use twill_kernel::LinkId;
+use twill_test_support::{chain as run_chain, nft};
 
 /// podman's chain without tuning: bridge (ipMasq) with host-local, portmap with one mapping,
 /// firewall — every plugin that deletes a link or a set element on DEL.
@@ -52,37 +53,18 @@ fn kind(conf: &Value) -> &str {
 }
 
 fn add(sb: &Sandbox, confs: &[Value], id: &str, netns: &Path) -> Value {
-    let mut prev: Option<Value> = None;
-    for conf in confs {
-        let mut c = conf.clone();
-        if let Some(p) = &prev {
-            c["prevResult"] = p.clone();
-        }
-        prev = Some(sb.twill(kind(conf), "ADD", id, netns, &c).ok());
-    }
-    prev.unwrap()
+    run_chain::add(confs, |c| sb.twill(kind(c), "ADD", id, netns, c).ok())
 }
 
 fn del(sb: &Sandbox, confs: &[Value], id: &str, netns: &Path, result: &Value) {
-    for conf in confs.iter().rev() {
-        let mut c = conf.clone();
-        c["prevResult"] = result.clone();
-        sb.twill(kind(conf), "DEL", id, netns, &c).ok();
-    }
+    run_chain::del(confs, result, |c| {
+        sb.twill(kind(c), "DEL", id, netns, c).ok();
+    });
 }
 
 /// Set and map elements of the node's ruleset that name `needle`.
 fn elements_naming(sb: &Sandbox, needle: &str) -> Vec<String> {
-    let rs = portmap_support::ruleset(&sb.host.path);
-    rs["nftables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|o| o.get("set").or_else(|| o.get("map")))
-        .flat_map(|s| s["elem"].as_array().cloned().unwrap_or_default())
-        .map(|e| e.to_string())
-        .filter(|e| e.contains(needle))
-        .collect()
+    nft::elements_naming(&sb.host.path, needle)
 }
 
 /// Files under `dir` whose name or content mentions `needle`.

@@ -37,6 +37,7 @@
 #![allow(missing_debug_implementations)]
 
 pub mod binaries;
+pub mod chain;
 pub mod child;
 pub mod cluster;
 pub mod cri;

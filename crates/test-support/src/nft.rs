@@ -34,3 +34,16 @@ pub fn objects(ruleset: &Value) -> &[Value] {
         .map(Vec::as_slice)
         .unwrap_or_else(|| panic!("not nft's JSON: {ruleset}"))
 }
+
+/// The elements of every set and map in the namespace at `path` whose JSON text mentions
+/// `needle` (a pod's address, a container ID), as JSON text.
+pub fn elements_naming(path: &Path, needle: &str) -> Vec<String> {
+    let rs = ruleset(path);
+    objects(&rs)
+        .iter()
+        .filter_map(|o| o.get("set").or_else(|| o.get("map")))
+        .flat_map(|s| s["elem"].as_array().cloned().unwrap_or_default())
+        .map(|e| e.to_string())
+        .filter(|e| e.contains(needle))
+        .collect()
+}
